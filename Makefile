@@ -1,0 +1,49 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+
+export FLASK_APP := wsgi
+export DATABASE_URL ?= postgresql+psycopg://urbanops:urbanops@127.0.0.1:5432/urbanops
+export TEST_DATABASE_URL ?= postgresql+psycopg://urbanops:urbanops@127.0.0.1:5432/urbanops_test
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export YOLO_OFFLINE := 1
+
+.PHONY: demo test setup system translations lint db
+
+demo: setup
+	.ci/ensure-db urbanops
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed demo
+	@echo "Open http://127.0.0.1:$(PORT) and sign in with one of the accounts above."
+	DEMO_MODE=1 $(BIN)/flask serve-all --port $(PORT)
+
+test: setup
+	.ci/ensure-db urbanops_test
+	$(BIN)/ruff check --config .ci/ruff.toml .
+	$(BIN)/python -m pytest -c .ci/pytest.ini --rootdir .
+
+setup: system $(VENV)/.installed translations
+
+system:
+	.ci/setup-system
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -f -d app/translations
+
+# Regenerate the message catalogue after changing user-facing strings.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F app/translations/babel.cfg -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check --config .ci/ruff.toml .

@@ -1,0 +1,84 @@
+"""Application factory: `create_app(config)` binds the extensions and registers blueprints and commands."""
+
+from __future__ import annotations
+
+from flask import Flask, has_request_context, request, session
+
+from app.config import BASE_DIR, Config
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def _select_locale() -> str:
+    """?lang= → session → the user's own setting → Accept-Language → zh_CN."""
+    from flask import current_app
+    from flask_login import current_user
+
+    langs = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI and jobs
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    asked = request.args.get("lang")
+    if asked in langs:
+        return asked
+    if session.get("lang") in langs:
+        return session["lang"]
+    if current_user and current_user.is_authenticated and current_user.locale in langs:
+        return current_user.locale
+    match = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    if match == "en":
+        return "en"
+    if match in ("zh_CN", "zh"):
+        return "zh_CN"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    """Build a configured app; `config` is a class (like TestConfig) or a mapping of overrides."""
+    app = Flask(__name__, static_folder=str(BASE_DIR / "static"), static_url_path="/static")
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+
+    from app import models  # noqa: F401  (registers tables)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
+    limiter.init_app(app)
+
+    from app.errors import STATUS_LABELS, register_error_handlers
+
+    register_error_handlers(app)
+
+    from flask_babel import get_locale
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in.")
+    role_labels = {
+        "citizen": _l("citizen"), "worker": _l("grid worker"), "handler": _l("department handler"),
+        "dispatcher": _l("dispatcher"), "supervisor": _l("supervisor"), "admin": _l("administrator"),
+        "system": _l("system"),
+    }
+    app.jinja_env.globals.update(
+        current_locale=lambda: str(get_locale() or "zh_CN"),
+        status_label=lambda s: str(STATUS_LABELS.get(s, s)),
+        role_label=lambda r: str(role_labels.get(r, r)),
+    )
+
+    from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
+    from app.health import bp as health_bp
+    from app.web import bp as web_bp
+
+    for bp in (auth_bp, api_bp, health_bp, web_bp):
+        app.register_blueprint(bp)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app

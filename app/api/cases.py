@@ -1,0 +1,186 @@
+"""Case endpoints: list/filter as GeoJSON, detail with timeline, report, and one POST per verb."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from flask import current_app, jsonify, request, send_file
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.api import bp
+from app.api.inputs import Field, bbox_arg, parse, photos
+from app.api.serializers import case_detail, case_feature
+from app.auth import roles_required
+from app.errors import Forbidden, NotFound, ValidationError
+from app.extensions import db, limiter
+from app.models import Case, Grid, Media, Role
+from app.models.people import STAFF_ROLES
+from app.services import cases as svc
+from app.services.media import media_path
+from dispatch.lifecycle import CaseStatus
+
+ANY_USER = tuple(Role)
+
+
+@dataclass(frozen=True)
+class Verb:
+    """One lifecycle endpoint: POST /cases/{id}/{name}."""
+
+    func: Callable
+    fields: list[Field] = field(default_factory=list)
+    summary: str = ""
+    photos: bool = False
+    fixed: dict = field(default_factory=dict)
+
+
+_note = Field("note", str, description="free text")
+_reason = Field("reason", str, True, "why")
+
+VERBS: dict[str, Verb] = {
+    "verify": Verb(svc.verify_case, [Field("valid", bool, True), _note], "核实 verify: valid or invalid"),
+    "file": Verb(svc.file_case, [Field("priority", int), _note], "立案 file"),
+    "dispatch": Verb(
+        svc.dispatch_case, [Field("assignee_id", int), Field("department_id", int), _note],
+        "派遣 dispatch to a worker or a department",
+    ),
+    "accept": Verb(svc.accept_case, [_note], "接单 accept"),
+    "handle": Verb(svc.handle_case, [_note], "处置 start handling on site (before-photos)", photos=True),
+    "feedback": Verb(svc.feedback_case, [_note], "反馈 feedback with after-photos", photos=True),
+    "check": Verb(svc.check_case, [Field("passed", bool, True), _note], "核查 check: pass closes, fail reworks",
+                  photos=True),
+    "evaluate": Verb(svc.evaluate_case, [Field("rating", int, True), Field("comment", str)],
+                     "评价 rate 1-5; 2 or less reopens"),
+    "return": Verb(svc.return_case, [_reason], "回退 return to the dispatcher"),
+    "request-delay": Verb(svc.request_delay, [Field("minutes", int, True), _reason], "延期 request a delay"),
+    "approve-delay": Verb(svc.decide_delay, [_note], "approve the pending delay", fixed={"approve": True}),
+    "reject-delay": Verb(svc.decide_delay, [_note], "reject the pending delay", fixed={"approve": False}),
+    "suspend": Verb(svc.suspend_case, [_reason], "挂账 suspend (clock stops)"),
+    "resume": Verb(svc.resume_case, [_note], "resume a suspended case"),
+    "void": Verb(svc.void_case, [_reason], "作废 void"),
+    "merge": Verb(svc.merge_case, [Field("into", str, True, "id or number of the open case"), _note],
+                  "merge a duplicate into another case"),
+    "evidence": Verb(svc.add_evidence, [_note], "add photos to an open case", photos=True),
+}
+
+REPORT_FIELDS = [
+    Field("category", str, True, "category code"),
+    Field("lon", float, True), Field("lat", float, True),
+    Field("description", str), Field("address", str), Field("priority", int),
+    Field("reporter_name", str), Field("reporter_contact", str),
+    Field("client_request_id", str, description="idempotency key: a retry returns the first case"),
+]
+
+LIST_FILTERS = ["status", "category", "grid", "assignee_id", "source", "bbox", "from", "to", "q", "page", "page_size"]
+
+
+def _visible(case: Case) -> Case:
+    if current_user.role is Role.CITIZEN and case.reporter_id != current_user.id:
+        raise NotFound(_l("Case %(ref)s does not exist."), ref=case.number)
+    return case
+
+
+def _date_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(_l("%(field)s must be an ISO date or date-time."), field=name) from None
+    if value.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        value = value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    return value
+
+
+@bp.get("/cases")
+@roles_required(*ANY_USER)
+def list_cases():
+    """Cases as a GeoJSON FeatureCollection, filtered and paged (newest first)."""
+    q = select(Case)
+    if current_user.role is Role.CITIZEN:
+        q = q.where(Case.reporter_id == current_user.id)
+    if raw := request.args.get("status"):
+        try:
+            q = q.where(Case.status.in_([CaseStatus(s) for s in raw.split(",")]))
+        except ValueError:
+            raise ValidationError(_l("Unknown status in %(value)s."), value=raw) from None
+    if raw := request.args.get("category"):
+        q = q.where(Case.category_code.in_(raw.split(",")))
+    if raw := request.args.get("grid"):
+        q = q.join(Grid, Grid.id == Case.grid_id).where(Grid.code == raw)
+    if raw := request.args.get("assignee_id"):
+        q = q.where(Case.assignee_id == parse([Field("assignee_id", int)], request.args)["assignee_id"])
+    if raw := request.args.get("source"):
+        q = q.where(Case.source == raw)
+    if box := bbox_arg(request.args.get("bbox")):
+        q = q.where(Case.location.intersects(func.ST_MakeEnvelope(*box, 4326)))
+    if start := _date_arg("from"):
+        q = q.where(Case.reported_at >= start)
+    if end := _date_arg("to"):
+        q = q.where(Case.reported_at < end)
+    if raw := request.args.get("q"):
+        q = q.where(Case.number.ilike(f"%{raw.strip()}%"))
+    paging = parse([Field("page", int), Field("page_size", int)], request.args)
+    page = max(1, paging.get("page", 1))
+    size = min(max(1, paging.get("page_size", 100)), current_app.config["API_PAGE_SIZE_MAX"])
+    total = db.session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = db.session.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(size).offset((page - 1) * size))
+    return jsonify({
+        "type": "FeatureCollection",
+        "features": [case_feature(c) for c in rows],
+        "total": total, "page": page, "page_size": size,
+    })
+
+
+@bp.get("/cases/<ref>")
+@roles_required(*ANY_USER)
+def get_case(ref: str):
+    """One case by id or number, with its timeline."""
+    case = _visible(svc.get_case(ref))
+    return jsonify(case_detail(case, current_user, svc.timeline(case)))
+
+
+@bp.post("/cases")
+@roles_required(*ANY_USER)
+@limiter.limit(lambda: current_app.config["RATELIMIT_REPORT"])
+def create_case():
+    """上报: report a problem (JSON, or multipart with `photos`)."""
+    args = parse(REPORT_FIELDS)
+    args["category_code"] = args.pop("category")
+    case, created = svc.report_case(current_user, photos=photos(), **args)
+    db.session.commit()
+    return jsonify(case_detail(case, current_user, svc.timeline(case))), 201 if created else 200
+
+
+@bp.post("/cases/<int:case_id>/<verb>")
+@roles_required(*ANY_USER)
+def case_verb(case_id: int, verb: str):
+    """Run one lifecycle verb; 409 when the case's status does not allow it."""
+    spec = VERBS.get(verb)
+    if spec is None:
+        raise NotFound(_l("Unknown action: %(verb)s"), verb=verb)
+    args = parse(spec.fields) | spec.fixed
+    if spec.photos:
+        args["photos"] = photos()
+    case = spec.func(case_id, current_user, **args)
+    db.session.commit()
+    return jsonify(case_detail(case, current_user, svc.timeline(case)))
+
+
+@bp.get("/media/<int:media_id>")
+@roles_required(*ANY_USER)
+def media_file(media_id: int):
+    """A stored photo (originals are private: staff, field workers and the case's reporter)."""
+    media = db.session.get(Media, media_id)
+    if media is None:
+        raise NotFound()
+    allowed = current_user.role in STAFF_ROLES or current_user.role in (Role.WORKER, Role.HANDLER)
+    if not allowed and not (media.case is not None and media.case.reporter_id == current_user.id):
+        raise Forbidden()
+    return send_file(media_path(media), mimetype=media.mime, max_age=3600)

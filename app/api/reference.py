@@ -1,0 +1,75 @@
+"""Reference data (categories, departments, grids) and the signed-in user's own profile and position."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.api import bp
+from app.api.cases import ANY_USER
+from app.api.inputs import Field, bbox_arg, parse
+from app.api.serializers import category_json, me_json
+from app.auth import roles_required
+from app.extensions import db
+from app.models import Department, Role
+from app.services import catalog, grids, users
+
+POSITION_FIELDS = [Field("lon", float, True), Field("lat", float, True)]
+DUTY_FIELDS = [Field("on_duty", bool, True)]
+
+
+@bp.get("/categories")
+def list_categories():
+    """Active categories with their classes and time limits (public)."""
+    return jsonify([category_json(c) for c in catalog.list_categories()])
+
+
+@bp.get("/departments")
+@roles_required(*ANY_USER)
+def list_departments():
+    """Departments and their types."""
+    rows = db.session.scalars(select(Department).order_by(Department.code))
+    return jsonify([{"id": d.id, "code": d.code, "name": d.name, "type": d.type} for d in rows])
+
+
+@bp.get("/grids")
+def list_grids():
+    """Unit grids as GeoJSON (public: they are the map's base layer)."""
+    return jsonify(grids.grids_geojson(bbox_arg(request.args.get("bbox"))))
+
+
+@bp.get("/grids/lookup")
+def lookup_grid():
+    """The grid covering lon/lat, or null."""
+    args = parse(POSITION_FIELDS, request.args)
+    from app.services.cases import _coords
+
+    grid = grids.grid_for_point(*_coords(args["lon"], args["lat"]))
+    return jsonify({"grid": {"code": grid.code, "name": grid.name} if grid else None})
+
+
+@bp.get("/me")
+@roles_required(*ANY_USER)
+def me():
+    """The signed-in user's profile."""
+    return jsonify(me_json(current_user))
+
+
+@bp.post("/me/position")
+@roles_required(Role.WORKER, Role.HANDLER)
+def my_position():
+    """Report the device's current position."""
+    args = parse(POSITION_FIELDS)
+    users.report_position(current_user, args["lon"], args["lat"])
+    db.session.commit()
+    return jsonify(me_json(current_user))
+
+
+@bp.post("/me/duty")
+@roles_required(Role.WORKER, Role.HANDLER)
+def my_duty():
+    """Go on or off duty."""
+    users.set_on_duty(current_user, parse(DUTY_FIELDS)["on_duty"])
+    db.session.commit()
+    return jsonify(me_json(current_user))

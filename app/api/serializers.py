@@ -1,0 +1,179 @@
+"""Turning cases, events and reference rows into JSON / GeoJSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import url_for
+from flask_babel import get_locale
+from geoalchemy2.shape import to_shape
+
+from app.errors import ACTION_LABELS, STATUS_LABELS
+from app.models import Case, CaseEvent, Category, Media, Role, User
+from app.models.people import STAFF_ROLES
+from app.models.types import utcnow
+from dispatch.lifecycle import PHASE_OF, allowed_actions
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with offset, or None."""
+    return value.isoformat() if value else None
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh_CN")
+
+
+def lonlat(geom) -> list[float] | None:
+    """[lon, lat] of a stored point."""
+    if geom is None:
+        return None
+    p = to_shape(geom)
+    return [round(p.x, 7), round(p.y, 7)]
+
+
+def active_due(case: Case) -> datetime | None:
+    """The deadline of the phase the case is in now."""
+    phase = PHASE_OF.get(case.status)
+    return getattr(case, f"{phase.value}_due_at") if phase else None
+
+
+def category_json(cat: Category) -> dict:
+    """A category with its limits."""
+    loc = _locale()
+    return {
+        "code": cat.code,
+        "name": cat.name(loc),
+        "name_zh": cat.name_zh,
+        "name_en": cat.name_en,
+        "class": {
+            "code": cat.class_code,
+            "name": cat.major_class.name_en if loc.startswith("en") else cat.major_class.name_zh,
+        },
+        "detectable": cat.detectable,
+        "default_priority": cat.default_priority,
+        "limits_minutes": {"dispatch": cat.dispatch_minutes, "handle": cat.handle_minutes, "check": cat.check_minutes},
+        "time_basis": cat.time_basis.value,
+        "department_type": cat.department_type,
+        "allow_outside_grid": cat.allow_outside_grid,
+    }
+
+
+def user_brief(user: User | None) -> dict | None:
+    """Id, name and role of a user."""
+    if user is None:
+        return None
+    return {"id": user.id, "name": user.display_name or user.username, "role": user.role.value}
+
+
+def media_json(m: Media) -> dict:
+    """A stored photo's metadata and URL."""
+    return {
+        "id": m.id, "kind": m.kind.value, "sha256": m.sha256, "mime": m.mime, "width": m.width,
+        "height": m.height, "url": url_for("api.media_file", media_id=m.id),
+    }
+
+
+def case_properties(case: Case) -> dict:
+    """The summary fields of a case (list views, map popups)."""
+    due = active_due(case)
+    return {
+        "id": case.id,
+        "number": case.number,
+        "status": case.status.value,
+        "status_label": str(STATUS_LABELS[case.status.value]),
+        "category": case.category_code,
+        "category_name": case.category.name(_locale()),
+        "priority": case.priority,
+        "source": case.source.value,
+        "grid": case.grid.code if case.grid else None,
+        "address": case.address,
+        "assignee": user_brief(case.assignee),
+        "department_id": case.department_id,
+        "reported_at": iso(case.reported_at),
+        "due_at": iso(due),
+        "overdue": bool(due and due < utcnow()),
+        "rework_count": case.rework_count,
+    }
+
+
+def case_feature(case: Case) -> dict:
+    """A case as a GeoJSON Feature."""
+    return {
+        "type": "Feature",
+        "id": case.id,
+        "geometry": {"type": "Point", "coordinates": lonlat(case.location)},
+        "properties": case_properties(case),
+    }
+
+
+def event_json(ev: CaseEvent) -> dict:
+    """One timeline entry."""
+    return {
+        "id": ev.id,
+        "action": ev.action.value,
+        "action_label": str(ACTION_LABELS[ev.action.value]),
+        "actor": user_brief(ev.actor),
+        "actor_role": ev.actor_role,
+        "from": ev.from_status.value if ev.from_status else None,
+        "to": ev.to_status.value,
+        "at": iso(ev.at),
+        "note": ev.note,
+        "data": ev.data,
+        "media": [media_json(m) for m in ev.media],
+        "hash": ev.hash,
+    }
+
+
+def case_detail(case: Case, viewer: User, events: list[CaseEvent]) -> dict:
+    """Everything about a case for one viewer (contact details only for staff)."""
+    out = case_feature(case)
+    props = out["properties"]
+    props.update(
+        {
+            "description": case.description,
+            "category_detail": category_json(case.category),
+            "deadlines": {
+                "dispatch": iso(case.dispatch_due_at),
+                "handle": iso(case.handle_due_at),
+                "check": iso(case.check_due_at),
+            },
+            "times": {
+                k: iso(getattr(case, f"{k}_at"))
+                for k in ("reported", "verified", "filed", "dispatched", "accepted", "resolved", "closed")
+            },
+            "handler": user_brief(case.handler),
+            "counters": {"rework": case.rework_count, "delay": case.delay_count, "return": case.return_count},
+            "pending_delay": (
+                {"minutes": case.pending_delay_minutes, "reason": case.pending_delay_reason}
+                if case.pending_delay_minutes else None
+            ),
+            "rating": case.rating,
+            "rating_comment": case.rating_comment,
+            "merged_into": case.merged_into.number if case.merged_into else None,
+            "void_reason": case.void_reason,
+            "extra": case.extra,
+            "allowed_actions": [a.value for a in allowed_actions(case.status)],
+            "media": [media_json(m) for m in case.media],
+            "timeline": [event_json(e) for e in events],
+        }
+    )
+    if viewer.role in STAFF_ROLES or viewer.id == case.reporter_id:
+        props["reporter"] = {"name": case.reporter_name, "contact": case.reporter_contact,
+                             "user": user_brief(case.reporter)}
+    return out
+
+
+def me_json(user: User) -> dict:
+    """The signed-in user's own profile."""
+    return {
+        **user_brief(user),
+        "username": user.username,
+        "department_id": user.department_id,
+        "on_duty": user.on_duty,
+        "position": lonlat(user.last_position),
+        "last_seen_at": iso(user.last_seen_at),
+        "skills": [c.code for c in user.skills],
+        "grids": [g.code for g in user.grids],
+        "is_staff": user.role in STAFF_ROLES or user.role is Role.SYSTEM,
+    }

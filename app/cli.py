@@ -1,0 +1,219 @@
+"""Flask CLI commands: reference data, users and tokens, audit, seeding, workers and the demo supervisor."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.errors import DomainError
+from app.extensions import db, get_redis
+
+
+def domain_command(func):
+    """Commit on success; on a DomainError roll back, print the message and details, exit 1."""
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        try:
+            result = func(*args, **kwargs)
+            db.session.commit()
+            return result
+        except DomainError as exc:
+            db.session.rollback()
+            click.echo(f"error: {exc.message}", err=True)
+            for line in exc.details or []:
+                click.echo(f"  - {line}", err=True)
+            sys.exit(1)
+
+    return wrapped
+
+
+grids_cli = AppGroup("grids", help="Unit grids (单元网格).")
+categories_cli = AppGroup("categories", help="Case categories and their time limits.")
+calendar_cli = AppGroup("calendar", help="Holidays and make-up workdays.")
+users_cli = AppGroup("users", help="Accounts and device tokens.")
+audit_cli = AppGroup("audit", help="The hash-chained case event log.")
+seed_cli = AppGroup("seed", help="Demo data.")
+
+
+@grids_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@domain_command
+def grids_import(path):
+    """Validate and import a GeoJSON FeatureCollection of grids (all or nothing)."""
+    from app.services.grids import import_grids
+
+    rep = import_grids(path)
+    click.echo(f"imported {rep.created} new and {rep.updated} updated grids, {rep.regions} new regions")
+
+
+@categories_cli.command("load")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@domain_command
+def categories_load(path):
+    """Load categories from the YAML file (default: the shipped app/data/categories.yaml)."""
+    from app.services.catalog import DEFAULT_FILE, load_categories
+
+    click.echo(json.dumps(load_categories(path or DEFAULT_FILE)))
+
+
+@calendar_cli.command("load")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@domain_command
+def calendar_load(path):
+    """Load holidays and make-up workdays from YAML (default: app/data/holidays.yaml)."""
+    from app.services.calendar import DEFAULT_HOLIDAYS, load_holidays
+
+    click.echo(f"{load_holidays(path or DEFAULT_HOLIDAYS)} calendar days loaded")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["citizen", "worker", "handler", "dispatcher",
+                                                          "supervisor", "admin", "system"]))
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", default="")
+@domain_command
+def users_create(username, role, password, name):
+    """Create an account."""
+    from app.services.users import create_user
+
+    user = create_user(username, role, password=password, display_name=name)
+    db.session.flush()
+    click.echo(f"created user {user.username} (id {user.id}, {user.role.value})")
+
+
+@users_cli.command("token")
+@click.argument("username")
+@click.option("--name", default="device", help="what the token is for")
+@click.option("--camera", default=None, help="camera code the token is bound to")
+@domain_command
+def users_token(username, name, camera):
+    """Issue a bearer token for a device or camera (printed once)."""
+    from sqlalchemy import select
+
+    from app.models import Camera
+    from app.services.users import get_user, issue_token
+
+    cam = None
+    if camera:
+        cam = db.session.scalars(select(Camera).where(Camera.code == camera)).first()
+        if cam is None:
+            raise click.ClickException(f"no camera {camera}")
+    click.echo(issue_token(get_user(username), name, camera=cam))
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """Recompute the event chain; exit 1 and name the first bad event if it was tampered with."""
+    from app.services.audit import verify_chain
+
+    rep = verify_chain()
+    if rep.ok:
+        click.echo(f"audit chain ok: {rep.checked} events")
+        return
+    click.echo(f"audit chain BROKEN at event {rep.broken_at}: {rep.reason} ({rep.checked} events ok before it)",
+               err=True)
+    sys.exit(1)
+
+
+@seed_cli.command("demo")
+@click.option("--cases", "n_cases", default=300, show_default=True, help="historical cases to create")
+@click.option("--seed", "rng_seed", default=7, show_default=True)
+@click.option("--password", default="demo1234", show_default=True, help="password of every demo account")
+@domain_command
+def seed_demo(n_cases, rng_seed, password):
+    """Create the demo district: grids, departments, workers, cameras, accounts and cases."""
+    from app.seed.demo import seed_demo as run
+
+    summary = run(n_cases=n_cases, seed=rng_seed, password=password)
+    click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+
+
+@click.command("worker")
+@click.option("--queues", default=None, help="comma-separated queue names (default: all)")
+@click.option("--processes", default=1, show_default=True, help="worker processes (RQ worker pool)")
+@click.option("--burst", is_flag=True, help="exit when the queues are empty")
+def worker_cmd(queues, processes, burst):
+    """Run RQ worker(s) on the named queues, configured like the app."""
+    from rq import Worker
+    from rq.worker_pool import WorkerPool
+
+    from app.jobs import dispose_engine_after_fork
+
+    names = queues.split(",") if queues else list(current_app.config["RQ_QUEUES"])
+    dispose_engine_after_fork()
+    conn = get_redis()
+    if processes > 1:
+        WorkerPool(names, connection=conn, num_workers=processes).start(burst=burst)
+    else:
+        Worker(names, connection=conn).work(burst=burst, with_scheduler=False)
+
+
+@click.command("scheduler")
+def scheduler_cmd():
+    """Run RQ's cron scheduler over the periodic job list."""
+    from rq.cron import CronScheduler
+
+    from app.jobs import periodic_jobs
+
+    sched = CronScheduler(connection=get_redis())
+    for p in periodic_jobs():
+        sched.register(p.func, queue_name=p.queue, interval=p.interval, cron=p.cron, job_timeout=p.timeout)
+    sched.start()
+
+
+@click.command("serve-all")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), show_default="5000 or $PORT")
+@click.option("--web-workers", default=2, show_default=True)
+def serve_all(host, port, web_workers):
+    """Run gunicorn, the RQ worker and the scheduler in the foreground; Ctrl-C stops them all."""
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    procs = {
+        "web": [sys.executable, "-m", "gunicorn", "-w", str(web_workers), "-b", f"{host}:{port}",
+                "--access-logfile", "-", "wsgi:app"],
+        "worker": flask + ["worker"],
+        "scheduler": flask + ["scheduler"],
+    }
+    running = {name: subprocess.Popen(cmd) for name, cmd in procs.items()}
+    click.echo(f"serving on http://{host}:{port}  (Ctrl-C stops web, worker and scheduler)")
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while True:
+            for name, proc in running.items():
+                if proc.poll() is not None:
+                    click.echo(f"{name} exited with {proc.returncode}; stopping the rest", err=True)
+                    raise KeyboardInterrupt
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in running.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in running.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def register_cli(app) -> None:
+    """Attach every command group to the app's CLI."""
+    for cmd in (grids_cli, categories_cli, calendar_cli, users_cli, audit_cli, seed_cli, worker_cmd,
+                scheduler_cmd, serve_all):
+        app.cli.add_command(cmd)

@@ -1,0 +1,68 @@
+"""Configuration from environment variables; `create_app(Config)` or a subclass/mapping overrides."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+class Config:
+    """Settings read once at import; every one can be set by the environment variable of its name."""
+
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", "postgresql+psycopg://urbanops:urbanops@127.0.0.1:5432/urbanops")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    MEDIA_ROOT = _env("MEDIA_ROOT", str(BASE_DIR / "media"))
+    MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_MB", "25")) * 1024 * 1024
+    MAX_IMAGE_PIXELS = int(_env("MAX_IMAGE_PIXELS", str(40_000_000)))
+
+    TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+    WORK_PERIODS = _env("WORK_PERIODS", "08:00-12:00,14:00-18:00")
+    GRID_CODE_PATTERN = _env("GRID_CODE_PATTERN", r"^\d{15}$")
+    # Grids may share edges; any overlap larger than this (m²) is an import error.
+    GRID_OVERLAP_TOLERANCE_M2 = float(_env("GRID_OVERLAP_TOLERANCE_M2", "1.0"))
+
+    BABEL_DEFAULT_LOCALE = _env("DEFAULT_LOCALE", "zh_CN")
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    LANGUAGES = ("zh_CN", "en")
+
+    RATELIMIT_STORAGE_URI = REDIS_URL
+    RATELIMIT_DEFAULT = _env("RATELIMIT_DEFAULT", "")
+    RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_REPORT = _env("RATELIMIT_REPORT", "30 per minute")
+    RATELIMIT_HEADERS_ENABLED = True
+    # A Redis outage must not take the whole site down: fall back to per-process limits.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
+
+    RQ_QUEUES = ("dispatch", "default", "maintenance")
+    # Base map tiles; intranets point this at their own tile server.
+    MAP_TILE_URL = _env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    DEMO_MODE = _env("DEMO_MODE", "0") == "1"
+    API_PAGE_SIZE_MAX = 500
+
+
+class TestConfig(Config):
+    """Settings for the test suite: separate database and Redis db index."""
+
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = _env(
+        "TEST_DATABASE_URL", "postgresql+psycopg://urbanops:urbanops@127.0.0.1:5432/urbanops_test"
+    )
+    REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    RATELIMIT_STORAGE_URI = REDIS_URL
+    WTF_CSRF_ENABLED = False
+    SECRET_KEY = "test"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing for the many accounts tests create

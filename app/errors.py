@@ -1,0 +1,175 @@
+"""Typed domain errors and the one handler that maps them (and HTTP errors) to responses.
+
+Services raise these; views never build error responses themselves. API clients get JSON
+`{"error": {"code", "message", "details"}}`; browsers get a page. Messages are translated into
+the request's language.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+from dispatch.lifecycle import IllegalTransition
+
+
+class DomainError(Exception):
+    """Base of the errors a service raises on bad input or a refused operation."""
+
+    status = 400
+    code = "bad_request"
+    default_message = _l("The request is not valid.")
+
+    def __init__(self, message=None, *, details=None, **params):
+        super().__init__(str(message or self.default_message))
+        self._message = message or self.default_message
+        self.params = params
+        self.details = details
+
+    @property
+    def message(self) -> str:
+        """The message in the current language, with its parameters filled in."""
+        text = str(self._message)
+        return text % self.params if self.params else text
+
+
+class ValidationError(DomainError):
+    """Input is missing or malformed (HTTP 400)."""
+
+    status = 400
+    code = "validation_error"
+
+
+class Unauthorized(DomainError):
+    """No or bad credentials (HTTP 401)."""
+
+    status = 401
+    code = "unauthorized"
+    default_message = _l("Please sign in.")
+
+
+class Forbidden(DomainError):
+    """The actor's role or relation to the case does not allow this (HTTP 403)."""
+
+    status = 403
+    code = "forbidden"
+    default_message = _l("You are not allowed to do this.")
+
+
+class NotFound(DomainError):
+    """The object does not exist (HTTP 404)."""
+
+    status = 404
+    code = "not_found"
+    default_message = _l("Not found.")
+
+
+class Conflict(DomainError):
+    """The operation conflicts with the current state (HTTP 409)."""
+
+    status = 409
+    code = "conflict"
+
+
+class TransitionError(Conflict):
+    """An illegal lifecycle transition (HTTP 409)."""
+
+    code = "illegal_transition"
+
+
+STATUS_LABELS = {
+    "reported": _l("reported"),
+    "verified": _l("verified"),
+    "filed": _l("filed"),
+    "dispatched": _l("dispatched"),
+    "accepted": _l("accepted"),
+    "handling": _l("being handled"),
+    "resolved": _l("resolved, awaiting check"),
+    "closed": _l("closed"),
+    "suspended": _l("suspended"),
+    "invalid": _l("invalid"),
+    "void": _l("void"),
+    "merged": _l("merged"),
+}
+
+ACTION_LABELS = {
+    "report": _l("report"),
+    "verify": _l("verify"),
+    "invalidate": _l("mark invalid"),
+    "file": _l("file"),
+    "dispatch": _l("dispatch"),
+    "accept": _l("accept"),
+    "handle": _l("start handling"),
+    "feedback": _l("give feedback"),
+    "check_pass": _l("pass the check"),
+    "check_fail": _l("fail the check"),
+    "evaluate": _l("evaluate"),
+    "reopen": _l("reopen"),
+    "return": _l("return"),
+    "request_delay": _l("request a delay"),
+    "approve_delay": _l("approve a delay"),
+    "reject_delay": _l("reject a delay"),
+    "suspend": _l("suspend"),
+    "resume": _l("resume"),
+    "void": _l("void"),
+    "merge": _l("merge"),
+    "add_evidence": _l("add evidence"),
+}
+
+
+def transition_error(exc: IllegalTransition) -> TransitionError:
+    """Translate the pure lifecycle error into the HTTP-mapped one."""
+    return TransitionError(
+        _l("Cannot %(action)s a case that is %(status)s."),
+        action=str(ACTION_LABELS[exc.action.value]),
+        status=str(STATUS_LABELS[exc.status.value]),
+        details={"status": exc.status.value, "action": exc.action.value},
+    )
+
+
+def _wants_json() -> bool:
+    if request.path.startswith(("/api/", "/healthz", "/open311/")):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _respond(status: int, code: str, message: str, details=None):
+    if _wants_json():
+        body = {"error": {"code": code, "message": message}}
+        if details is not None:
+            body["error"]["details"] = details
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register_error_handlers(app) -> None:
+    """Install the single mapping from exceptions to responses."""
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        return _respond(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(IllegalTransition)
+    def _illegal(exc: IllegalTransition):
+        err = transition_error(exc)
+        return _respond(err.status, err.code, err.message, err.details)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        messages = {
+            400: _l("The request is not valid."),
+            401: _l("Please sign in."),
+            403: _l("You are not allowed to do this."),
+            404: _l("Not found."),
+            405: _l("This method is not allowed here."),
+            413: _l("The upload is too large."),
+            429: _l("Too many requests; please wait a moment."),
+        }
+        msg = messages.get(exc.code)
+        text = str(msg) if msg is not None else (exc.description or exc.name)
+        if exc.code == 400 and exc.description and "CSRF" in exc.description:
+            text = gettext("The form has expired; reload the page and try again.")
+        return _respond(exc.code or 500, exc.name.lower().replace(" ", "_"), text)

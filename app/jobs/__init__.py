@@ -1,0 +1,94 @@
+"""Background work on RQ: named queues, the app-context wrapper for jobs, and the periodic job list.
+
+Jobs take ids, reload rows, and run inside an app context; `job` commits on success and rolls back on
+failure. Workers and the cron scheduler start through the Flask CLI (`flask worker`, `flask scheduler`)
+so they are configured like the web app.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import current_app, has_app_context
+from rq import Queue
+
+from app.extensions import db, get_redis
+
+DEFAULT_TIMEOUT = 120
+_app = None
+
+
+def _ensure_app():
+    """An app for jobs run outside `flask worker` (e.g. a plain `rq worker`)."""
+    global _app
+    if _app is None:
+        from app import create_app
+
+        _app = create_app()
+    return _app
+
+
+def job(func: Callable) -> Callable:
+    """Run `func` in an app context; commit on success, roll back on error, always release the session."""
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        if has_app_context():
+            return _run(func, args, kwargs)
+        with _ensure_app().app_context():
+            return _run(func, args, kwargs)
+
+    return wrapped
+
+
+def _run(func, args, kwargs):
+    try:
+        result = func(*args, **kwargs)
+        db.session.commit()
+        return result
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        db.session.remove()
+
+
+def get_queue(name: str = "default") -> Queue:
+    """One of the configured named queues."""
+    if name not in current_app.config["RQ_QUEUES"]:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(name, connection=get_redis())
+
+
+def enqueue(func: Callable, *args, queue: str = "default", timeout: int = DEFAULT_TIMEOUT, **kwargs):
+    """Put `func(*args, **kwargs)` on a named queue with an explicit timeout."""
+    return get_queue(queue).enqueue(func, *args, job_timeout=timeout, **kwargs)
+
+
+def dispose_engine_after_fork() -> None:
+    """Forked work-horses must not reuse the parent's database connections."""
+    engine = db.engine
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job the cron scheduler enqueues on an interval (seconds) or a cron expression."""
+
+    func: Callable
+    queue: str
+    timeout: int
+    interval: int | None = None
+    cron: str | None = None
+
+
+def periodic_jobs() -> list[Periodic]:
+    """THE list of periodic jobs (one place to read what runs on its own)."""
+    from app.jobs import tasks
+
+    return [
+        Periodic(tasks.verify_audit_chain, queue="maintenance", timeout=900, cron="17 * * * *"),
+    ]

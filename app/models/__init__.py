@@ -1,0 +1,28 @@
+"""ORM models; importing this package registers every table on `db.metadata`."""
+
+from app.models.cameras import Camera, CameraZone
+from app.models.cases import Case, CaseCounter, CaseEvent, Media
+from app.models.catalog import Category, CategoryClass, Holiday
+from app.models.geo import Grid, Region, RegionLevel
+from app.models.people import ApiToken, Department, Role, User, grid_owners, user_skills
+
+__all__ = [
+    "ApiToken",
+    "Camera",
+    "CameraZone",
+    "Case",
+    "CaseCounter",
+    "CaseEvent",
+    "Category",
+    "CategoryClass",
+    "Department",
+    "Grid",
+    "Holiday",
+    "Media",
+    "Region",
+    "RegionLevel",
+    "Role",
+    "User",
+    "grid_owners",
+    "user_skills",
+]

@@ -1,0 +1,293 @@
+"""`flask seed demo`: a realistic demo district driven through the real services.
+
+Every historical case is created and moved through the loop by the same verbs the API calls, with
+past timestamps, so timelines, deadlines, the audit chain and KPIs are all genuine.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from datetime import timedelta
+
+from geoalchemy2.shape import to_shape
+from PIL import Image, ImageDraw
+from pyproj import Transformer
+from shapely.geometry import Point
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Camera, CameraZone, Category, Department, Grid, Role, User
+from app.models.cases import Source
+from app.models.types import utcnow
+from app.seed.district import GRIDS_FILE
+from app.services import cases as svc
+from app.services.calendar import load_holidays
+from app.services.catalog import load_categories
+from app.services.grids import import_grids, point_sql
+from app.services.users import create_user
+from dispatch.lifecycle import CaseStatus
+from vision.calibration import calibrate
+
+DEPARTMENTS = [
+    ("UM", "城管执法中队", "urban_management"),
+    ("SAN", "环卫所", "sanitation"),
+    ("MUN", "市政养护所", "municipal"),
+    ("GRN", "园林绿化所", "greening"),
+    ("TRF", "交警中队", "traffic"),
+]
+STAFF = [
+    ("admin", Role.ADMIN, "系统管理员"),
+    ("supervisor", Role.SUPERVISOR, "值班长 王敏"),
+    ("dispatcher", Role.DISPATCHER, "派遣员 李强"),
+    ("dispatcher2", Role.DISPATCHER, "派遣员 赵芳"),
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "军", "涛", "明", "超", "霞", "平", "刚", "桂英"]
+N_WORKERS = 32
+N_CITIZENS = 8
+N_CAMERAS = 6
+
+
+def demo_accounts(password: str) -> list[dict]:
+    """The accounts a newcomer signs in with (printed on start)."""
+    return [
+        {"username": "admin", "role": "admin", "password": password},
+        {"username": "supervisor", "role": "supervisor", "password": password},
+        {"username": "dispatcher", "role": "dispatcher", "password": password},
+        {"username": "w01", "role": "worker", "password": password},
+        {"username": "h-san", "role": "handler", "password": password},
+        {"username": "citizen1", "role": "citizen", "password": password},
+    ]
+
+
+def _photo(rng: random.Random, label: str) -> bytes:
+    """A small, unique JPEG standing in for a field photo."""
+    img = Image.new("RGB", (160, 120), tuple(rng.randrange(40, 220) for _ in range(3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        x, y = rng.randrange(160), rng.randrange(120)
+        draw.rectangle([x, y, x + rng.randrange(10, 50), y + rng.randrange(10, 40)],
+                       fill=tuple(rng.randrange(256) for _ in range(3)))
+    draw.text((6, 6), label, fill=(255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=70)
+    return buf.getvalue()
+
+
+def _random_point(rng: random.Random, poly) -> tuple[float, float]:
+    minx, miny, maxx, maxy = poly.bounds
+    for _ in range(200):
+        p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+        if poly.contains(p):
+            return p.x, p.y
+    c = poly.representative_point()
+    return c.x, c.y
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN)
+
+
+def _camera_calibration(rng: random.Random, lon: float, lat: float, heading: float) -> list[dict]:
+    """Control points of a pinhole camera 6 m up looking along `heading` (with ~0.3 m survey noise)."""
+    to_ll = Transformer.from_crs(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +units=m", "EPSG:4326", always_xy=True)
+    f, cx, horizon, cam_h = 900.0, 960.0, 300.0, 6.0
+    pts = []
+    for dist, lateral in ((12, -6), (12, 6), (30, -10), (30, 10), (20, 0), (45, 3)):
+        u, v = cx + f * lateral / dist, horizon + f * cam_h / dist
+        a = math.radians(heading)
+        gx = dist * math.sin(a) + lateral * math.cos(a) + rng.gauss(0, 0.3)
+        gy = dist * math.cos(a) - lateral * math.sin(a) + rng.gauss(0, 0.3)
+        glon, glat = to_ll.transform(gx, gy)
+        pts.append({"px": [round(u, 1), round(v, 1)], "lonlat": [round(glon, 7), round(glat, 7)]})
+    return pts
+
+
+def _people(rng, password, grids, departments, categories):
+    users = {}
+    for username, role, name in STAFF:
+        users[username] = create_user(username, role, password=password, display_name=name)
+    for code, dept in departments.items():
+        users[f"h-{code.lower()}"] = create_user(
+            f"h-{code.lower()}", Role.HANDLER, password=password, display_name=f"{dept.name} {_name(rng)}",
+            department=dept,
+        )
+    users["camera-bot"] = create_user("camera-bot", Role.SYSTEM, display_name="视频智能识别")
+    citizens = [create_user(f"citizen{i}", Role.CITIZEN, password=password, display_name=f"市民{_name(rng)}",
+                            phone=f"1380000{i:04d}") for i in range(1, N_CITIZENS + 1)]
+    by_type: dict[str, list[Category]] = {}
+    for cat in categories:
+        by_type.setdefault(cat.department_type, []).append(cat)
+    workers = []
+    um = departments["UM"]
+    for i in range(1, N_WORKERS + 1):
+        w = create_user(f"w{i:02d}", Role.WORKER, password=password, display_name=f"网格员 {_name(rng)}",
+                        department=um, phone=f"1390000{i:04d}")
+        # Every inspector handles the common street-order and appearance problems, plus a speciality.
+        w.skills = sorted({*by_type["urban_management"], *rng.sample(by_type["sanitation"], 2),
+                           *rng.sample(categories, 3)}, key=lambda c: c.code)
+        w.capacity = rng.choice((4, 5, 6))
+        workers.append(w)
+    for i, grid in enumerate(grids):
+        owner = workers[i % len(workers)]
+        owner.grids = [*owner.grids, grid]
+    db.session.flush()
+    now = utcnow()
+    for w in workers:
+        poly = to_shape(w.grids[0].geom) if w.grids else to_shape(grids[0].geom)
+        w.last_position = point_sql(*_random_point(rng, poly))
+        w.last_seen_at = now - timedelta(minutes=rng.randrange(1, 30))
+        w.on_duty = rng.random() < 0.8
+    return users, citizens, workers
+
+
+def _cameras(rng, grids):
+    cams = []
+    for i, grid in enumerate(rng.sample(grids, N_CAMERAS), start=1):
+        c = to_shape(grid.geom).representative_point()
+        heading = rng.choice((0, 45, 90, 135, 180, 225, 270, 315))
+        points = _camera_calibration(rng, c.x, c.y, heading)
+        cam = Camera(
+            code=f"CAM{i:03d}", name=f"{grid.name}路口", position=point_sql(c.x, c.y), heading_deg=heading,
+            stream_url=f"demo://camera/{i}", fps=1.0, frame_width=1920, frame_height=1080,
+            calibration=points, calibration_rms_m=round(calibrate(points).rms_m, 3),
+        )
+        cam.zones = [CameraZone(name="人行道与路面", kind="watch",
+                                pixel_polygon=[[0, 380], [1920, 380], [1920, 1080], [0, 1080]],
+                                category_codes=[])]
+        db.session.add(cam)
+        cams.append(cam)
+    db.session.flush()
+    return cams
+
+
+def _history(rng, n_cases, categories, grids, users, citizens, workers, cameras) -> dict:
+    """Drive `n_cases` cases through the loop with past timestamps; returns counts per final status."""
+    now = utcnow()
+    grid_polys = [(g, to_shape(g.geom)) for g in grids]
+    owners = {g.id: [w for w in workers if g in w.grids] for g in grids}
+    detectable = [c for c in categories if c.detectable]
+    people = [c for c in categories if not c.detectable]
+    dispatchers = [users["dispatcher"], users["dispatcher2"]]
+    open_cases = []
+    step = lambda lo, hi: timedelta(minutes=rng.uniform(lo, hi))  # noqa: E731
+    for i in range(n_cases):
+        # A fifth of the cases are from the last day and a half, so every stage of the loop is populated.
+        age = timedelta(hours=36) * rng.random() if rng.random() < 0.2 else timedelta(days=60) * rng.random() ** 1.3
+        t = now - age
+        local_hour = (t + timedelta(hours=8)).hour
+        if local_hour < 7 or local_hour > 21:  # few reports at night
+            t -= timedelta(hours=rng.choice((-10, 10)) if local_hour < 7 else 10)
+            t = min(t, now - timedelta(minutes=5))
+        cat = rng.choice(detectable if rng.random() < 0.7 else people)
+        grid, poly = rng.choice(grid_polys)
+        lon, lat = _random_point(rng, poly)
+        roll = rng.random()
+        if roll < 0.3 and cameras:
+            actor, source, cam = users["camera-bot"], Source.CAMERA, rng.choice(cameras)
+        elif roll < 0.7:
+            actor, source, cam = rng.choice(citizens), Source.CITIZEN, None
+        else:
+            actor, source, cam = (owners[grid.id] or workers)[0], Source.INSPECTOR, None
+        case, _ = svc.report_case(
+            actor, category_code=cat.code, lon=lon, lat=lat, source=source, camera_id=cam.id if cam else None,
+            description=f"{cat.name_zh}，请尽快处理。", address=f"{grid.name}附近",
+            photos=[_photo(rng, f"E{i}")], at=t,
+            extra={"detector": {"confidence": round(rng.uniform(0.55, 0.97), 2), "model": "demo"}} if cam else None,
+        )
+        dispatcher = rng.choice(dispatchers)
+        if open_cases and rng.random() < 0.03:  # a second sighting of a known problem
+            target = rng.choice(open_cases)
+            if target.status.is_open and target.status is not CaseStatus.SUSPENDED:
+                svc.merge_case(case.id, dispatcher, into=target.id, note="重复上报，合并", at=now)
+                continue
+        if t > now - timedelta(hours=36):
+            open_cases.append(case)
+
+        def due(delta):
+            nonlocal t
+            t = t + delta
+            return t < now
+
+        if case.status is CaseStatus.REPORTED:
+            if not due(step(5, 90)):
+                continue
+            if rng.random() < 0.05:
+                svc.verify_case(case.id, dispatcher, valid=False, note="现场核实不存在", at=t)
+                continue
+            svc.verify_case(case.id, dispatcher, valid=True, at=t)
+        if not due(step(2, 30)):
+            continue
+        if rng.random() < 0.02:
+            svc.void_case(case.id, dispatcher, reason="重复上报，已作废", at=t)
+            continue
+        svc.file_case(case.id, dispatcher, at=t)
+        for attempt in range(3):
+            if not due(step(3, 50)):
+                break
+            capable = [w for w in (owners[grid.id] or workers) if cat in w.skills] or workers
+            worker = rng.choice(capable) if attempt == 0 else rng.choice(workers)
+            svc.dispatch_case(case.id, dispatcher, assignee_id=worker.id, at=t)
+            if not due(step(2, 25)):
+                break
+            if rng.random() < 0.04:
+                svc.return_case(case.id, worker, reason="非本部门职责，申请回退", at=t)
+                continue
+            svc.accept_case(case.id, worker, at=t)
+            if not due(step(10, 60)):
+                break
+            svc.handle_case(case.id, worker, photos=[_photo(rng, f"B{i}")], note="已到达现场", at=t)
+            if rng.random() < 0.03:
+                svc.suspend_case(case.id, dispatcher, reason="需协调产权单位，暂缓处理", at=t)
+                break
+            if rng.random() < 0.05 and due(step(30, 90)):
+                svc.request_delay(case.id, worker, minutes=240, reason="需调配机械", at=t)
+                if due(step(5, 30)):
+                    svc.decide_delay(case.id, dispatcher, approve=True, at=t)
+            limit = cat.handle_minutes
+            if not due(step(limit * 0.1, limit * (1.3 if rng.random() < 0.1 else 0.8))):
+                break
+            svc.feedback_case(case.id, worker, photos=[_photo(rng, f"A{i}")], note="已处置完毕", at=t)
+            if not due(step(10, 900)):
+                break
+            checker = rng.choice([w for w in workers if w.id != worker.id])
+            if rng.random() < 0.1:
+                svc.check_case(case.id, checker, passed=False, note="现场仍有残留，返工", at=t)
+                continue
+            svc.check_case(case.id, checker, passed=True, at=t)
+            if source is Source.CITIZEN and rng.random() < 0.7 and due(step(30, 600)):
+                rating = rng.choices((5, 4, 3, 2, 1), weights=(55, 25, 10, 6, 4))[0]
+                svc.evaluate_case(case.id, actor, rating=rating, comment="处理及时" if rating >= 4 else "",
+                                  at=t)
+                if rating <= 2:
+                    continue
+            break
+    rows = db.session.execute(
+        select(svc.Case.status, db.func.count()).group_by(svc.Case.status)
+    ).all()
+    return {s.value: n for s, n in rows}
+
+
+def seed_demo(n_cases: int = 300, seed: int = 7, password: str = "demo1234") -> dict:
+    """Create the demo district unless it exists (then only report the accounts): running it twice is harmless."""
+    exists = db.session.scalars(select(User).where(User.username == "dispatcher")).first() is not None
+    if exists:
+        return {"seeded": False, "reason": "demo data already present", "accounts": demo_accounts(password)}
+    rng = random.Random(seed)
+    cats = load_categories()
+    load_holidays()
+    grid_report = import_grids(GRIDS_FILE)
+    grids = list(db.session.scalars(select(Grid).order_by(Grid.code)))
+    departments = {code: Department(code=code, name=name, type=kind) for code, name, kind in DEPARTMENTS}
+    db.session.add_all(departments.values())
+    categories = list(db.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.code)))
+    users, citizens, workers = _people(rng, password, grids, departments, categories)
+    cameras = _cameras(rng, grids)
+    statuses = _history(rng, n_cases, categories, grids, users, citizens, workers, cameras)
+    return {
+        "seeded": True, "grids": grid_report.created + grid_report.updated, "categories": cats["categories"],
+        "departments": len(departments), "workers": len(workers), "cameras": len(cameras), "cases": statuses,
+        "accounts": demo_accounts(password),
+    }

@@ -1,0 +1,62 @@
+"""Builds the jurisdiction's WorkCalendar from configuration and the holiday table; loads holiday files."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from app.errors import ValidationError
+from app.extensions import db, request_cache
+from app.models import Holiday
+from dispatch.calendar import WorkCalendar, parse_periods
+
+DEFAULT_HOLIDAYS = Path(__file__).resolve().parent.parent / "data" / "holidays.yaml"
+
+
+def get_calendar() -> WorkCalendar:
+    """The working-time calendar in force (cached for the request or job)."""
+    cache = request_cache()
+    if "calendar" not in cache:
+        rows = db.session.execute(select(Holiday.day, Holiday.is_workday)).all()
+        cache["calendar"] = WorkCalendar(
+            tz=ZoneInfo(current_app.config["TIMEZONE"]),
+            periods=parse_periods(current_app.config["WORK_PERIODS"]),
+            holidays=frozenset(d for d, w in rows if not w),
+            workdays=frozenset(d for d, w in rows if w),
+        )
+    return cache["calendar"]
+
+
+def load_holidays(path: str | Path = DEFAULT_HOLIDAYS) -> int:
+    """Upsert holidays and make-up workdays from a YAML file; return how many days were loaded."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValidationError(_l("Cannot read %(path)s: %(err)s"), path=str(path), err=str(exc)) from exc
+    rows = []
+    for kind, is_workday in (("holidays", False), ("workdays", True)):
+        for item in doc.get(kind) or []:
+            try:
+                day = date.fromisoformat(str(item["date"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValidationError(_l("Bad calendar entry: %(item)s"), item=str(item)) from exc
+            rows.append({"day": day, "is_workday": is_workday, "name": str(item.get("name", ""))})
+    days = [r["day"] for r in rows]
+    if len(days) != len(set(days)):
+        raise ValidationError(_l("A day is listed twice in the calendar file."))
+    if rows:
+        stmt = insert(Holiday).values(rows)
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[Holiday.day], set_={"is_workday": stmt.excluded.is_workday, "name": stmt.excluded.name}
+            )
+        )
+    request_cache().pop("calendar", None)
+    return len(rows)

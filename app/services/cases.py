@@ -1,0 +1,468 @@
+"""The case lifecycle: one function per verb of the closed loop.
+
+Each verb locks the case row, checks the actor's role, asks `dispatch.lifecycle` whether the
+transition is legal (409 otherwise), checks the actor's relation to the case, changes the row, moves
+deadlines with the working-time calendar, and appends one hash-chained event. Verbs never commit.
+`at` lets seeders, replays and tests act at a given moment; views leave it unset.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, text
+
+from app.errors import Conflict, NotFound, ValidationError
+from app.extensions import db
+from app.models import Case, CaseEvent, Department, Role, User
+from app.models.cases import MediaKind, Source
+from app.models.types import utcnow
+from app.services import audit, policy
+from app.services.calendar import get_calendar
+from app.services.catalog import get_category
+from app.services.grids import grid_for_point, point_sql
+from app.services.media import store_image
+from dispatch.lifecycle import PHASE_OF, Action, CaseStatus, Phase, next_status
+
+A = Action
+S = CaseStatus
+MAX_DESCRIPTION = 2000
+MAX_NOTE = 1000
+MAX_DELAY_MINUTES = 30 * 24 * 60
+
+_SOURCE_BY_ROLE = {
+    Role.CITIZEN: Source.CITIZEN,
+    Role.WORKER: Source.INSPECTOR,
+    Role.HANDLER: Source.INSPECTOR,
+    Role.SYSTEM: Source.API,
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def get_case(ref: int | str) -> Case:
+    """The case with this id or number, or 404."""
+    if isinstance(ref, int) or str(ref).isdigit():
+        case = db.session.get(Case, int(ref))
+    else:
+        case = db.session.scalars(select(Case).where(Case.number == str(ref))).first()
+    if case is None:
+        raise NotFound(_l("Case %(ref)s does not exist."), ref=str(ref))
+    return case
+
+
+def _lock(case_id: int) -> Case:
+    """Load the case with a row lock held until the caller's commit (serialises verbs per case)."""
+    case = db.session.scalars(
+        select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(populate_existing=True)
+    ).first()
+    if case is None:
+        raise NotFound(_l("Case %(ref)s does not exist."), ref=str(case_id))
+    return case
+
+
+def _text(value, limit: int, *, required: bool = False, label=_l("note")) -> str:
+    value = (value or "").strip() if isinstance(value, str) or value is None else str(value)
+    if required and not value:
+        raise ValidationError(_l("Please give a %(what)s."), what=str(label))
+    if len(value) > limit:
+        raise ValidationError(_l("The %(what)s is longer than %(n)d characters."), what=str(label), n=limit)
+    return value
+
+
+def _deadline(case: Case, start: datetime, phase: Phase) -> datetime:
+    cat = case.category
+    return get_calendar().add(start, getattr(cat, f"{phase.value}_minutes"), cat.time_basis)
+
+
+def _photos(photos, kind: MediaKind, actor: User | None) -> list:
+    return [store_image(p, kind, uploaded_by=actor) for p in (photos or [])]
+
+
+def _apply(case: Case, action: Action, actor: User | None, *, at=None, note="", data=None, media=(), role=None):
+    """Role check → legal transition → relation check → status change → event."""
+    if actor is not None or role is None:
+        policy.check_role(actor, action)
+    before = case.status
+    after = next_status(before, action, suspended_from=case.suspended_from)
+    if actor is not None:
+        policy.check_relation(actor, action, case)
+    case.status = after
+    return audit.append_event(
+        case, action, actor, before, note=note, data=data, media=list(media), at=at, actor_role=role
+    )
+
+
+def _next_number(at: datetime) -> str:
+    """Date + per-day sequence, e.g. 20261122-00042 (atomic under concurrency)."""
+    day = at.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    seq = db.session.execute(
+        text(
+            "INSERT INTO case_counters (day, last) VALUES (:d, 1) "
+            "ON CONFLICT (day) DO UPDATE SET last = case_counters.last + 1 RETURNING last"
+        ),
+        {"d": day},
+    ).scalar_one()
+    return f"{day:%Y%m%d}-{seq:05d}"
+
+
+def _coords(lon, lat) -> tuple[float, float]:
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise ValidationError(_l("A location (longitude and latitude) is required.")) from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90) or lon != lon or lat != lat:
+        raise ValidationError(_l("The location is not a valid longitude/latitude."))
+    return lon, lat
+
+
+def _clear_assignment(case: Case) -> None:
+    case.assignee_id = None
+    case.department_id = None
+    case.accepted_at = None
+    case.handle_due_at = None
+
+
+def _back_to_dispatch(case: Case, at: datetime) -> None:
+    """Common part of rework, reopen and return: the case waits for a new dispatch."""
+    _clear_assignment(case)
+    case.resolved_at = None
+    case.check_due_at = None
+    case.closed_at = None
+    case.handler_id = None
+    case.pending_delay_minutes = None
+    case.pending_delay_reason = None
+    case.dispatch_due_at = _deadline(case, at, Phase.DISPATCH)
+
+
+# --- verbs -----------------------------------------------------------------------------------
+
+
+def report_case(
+    actor: User | None,
+    *,
+    category_code: str,
+    lon,
+    lat,
+    description: str = "",
+    address: str = "",
+    photos=(),
+    source: Source | None = None,
+    priority: int | None = None,
+    reporter_name: str | None = None,
+    reporter_contact: str | None = None,
+    client_request_id: str | None = None,
+    camera_id: int | None = None,
+    extra: dict | None = None,
+    at: datetime | None = None,
+) -> tuple[Case, bool]:
+    """Create a case (上报); returns (case, created). A repeated client_request_id returns the first case."""
+    at = at or utcnow()
+    if actor is not None:
+        policy.check_role(actor, A.REPORT)
+    if client_request_id:
+        client_request_id = _text(client_request_id, 64, label=_l("request id"))
+        # Same key → same lock: concurrent retries wait and then find the first case.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": client_request_id})
+        existing = db.session.scalars(select(Case).where(Case.client_request_id == client_request_id)).first()
+        if existing is not None:
+            return existing, False
+    cat = get_category(category_code)
+    lon, lat = _coords(lon, lat)
+    description = _text(description, MAX_DESCRIPTION, label=_l("description"))
+    address = _text(address, 255, label=_l("address"))
+    if priority is not None and priority not in (1, 2, 3, 4):
+        raise ValidationError(_l("Priority must be 1 (urgent) to 4 (low)."))
+    grid = grid_for_point(lon, lat)
+    if grid is None and not cat.allow_outside_grid:
+        raise ValidationError(_l("The location is outside every grid of the service area."))
+    if source is None:
+        source = _SOURCE_BY_ROLE.get(actor.role, Source.HOTLINE) if actor is not None else Source.CITIZEN
+    case = Case(
+        number=_next_number(at),
+        source=source,
+        category=cat,
+        description=description,
+        address=address,
+        location=point_sql(lon, lat),
+        grid=grid,
+        priority=priority or cat.default_priority,
+        status=S.REPORTED,
+        reported_at=at,
+        reporter_id=actor.id if actor is not None and actor.role is not Role.SYSTEM else None,
+        reporter_name=_text(reporter_name, 80, label=_l("name")) or None,
+        reporter_contact=_text(reporter_contact, 80, label=_l("contact")) or None,
+        client_request_id=client_request_id or None,
+        camera_id=camera_id,
+        extra=extra or {},
+    )
+    media = _photos(photos, MediaKind.EVIDENCE, actor)
+    db.session.add(case)
+    db.session.flush()
+    audit.append_event(case, A.REPORT, actor, None, note=description[:200], media=media, at=at,
+                       data={"source": source.value}, actor_role=None if actor else "citizen")
+    if actor is not None and actor.role in (Role.WORKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN):
+        # An inspector or staff member saw it themselves: it counts as verified (核实) at once.
+        case.verified_at = at
+        _apply(case, A.VERIFY, actor, at=at, data={"reason": "reported_by_staff"})
+    return case, True
+
+
+def verify_case(case_id: int, actor: User, *, valid: bool, note: str = "", at=None) -> Case:
+    """核实: confirm the report (→ verified) or reject it as invalid."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    note = _text(note, MAX_NOTE, required=not valid, label=_l("reason"))
+    _apply(case, A.VERIFY if valid else A.INVALIDATE, actor, at=at, note=note)
+    case.verified_at = at
+    return case
+
+
+def file_case(case_id: int, actor: User, *, priority: int | None = None, note: str = "", at=None) -> Case:
+    """立案: accept the case for handling; the dispatch time limit starts."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    if priority is not None and priority not in (1, 2, 3, 4):
+        raise ValidationError(_l("Priority must be 1 (urgent) to 4 (low)."))
+    _apply(case, A.FILE, actor, at=at, note=_text(note, MAX_NOTE), data={"priority": priority} if priority else None)
+    if priority:
+        case.priority = priority
+    case.filed_at = at
+    case.dispatch_due_at = _deadline(case, at, Phase.DISPATCH)
+    return case
+
+
+def dispatch_case(
+    case_id: int,
+    actor: User,
+    *,
+    assignee_id: int | None = None,
+    department_id: int | None = None,
+    note: str = "",
+    data: dict | None = None,
+    at=None,
+) -> Case:
+    """派遣: send the case to one worker/handler or to a department; the handling limit starts."""
+    at = at or utcnow()
+    if (assignee_id is None) == (department_id is None):
+        raise ValidationError(_l("Dispatch to exactly one worker or one department."))
+    case = _lock(case_id)
+    was = case.status
+    payload = dict(data or {})
+    assignee = department = None
+    if assignee_id is not None:
+        assignee = db.session.get(User, int(assignee_id))
+        if assignee is None or not assignee.active or assignee.role not in (Role.WORKER, Role.HANDLER):
+            raise ValidationError(_l("The assignee must be an active worker or handler."))
+        payload["assignee_id"] = assignee.id
+    else:
+        department = db.session.get(Department, int(department_id))
+        if department is None:
+            raise ValidationError(_l("Unknown department."))
+        payload["department_id"] = department.id
+    _apply(case, A.DISPATCH, actor, at=at, note=_text(note, MAX_NOTE), data=payload)
+    case.assignee_id = assignee.id if assignee else None
+    case.department_id = department.id if department else (assignee.department_id if assignee else None)
+    case.accepted_at = None
+    case.dispatched_at = at
+    if was is S.FILED:  # a reassignment (改派) keeps the running handling limit
+        case.handle_due_at = _deadline(case, at, Phase.HANDLE)
+    return case
+
+
+def accept_case(case_id: int, actor: User, *, note: str = "", at=None) -> Case:
+    """接单: the assignee (or a handler of the assigned department) takes the case."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    _apply(case, A.ACCEPT, actor, at=at, note=_text(note, MAX_NOTE))
+    case.assignee_id = actor.id
+    case.accepted_at = at
+    return case
+
+
+def handle_case(case_id: int, actor: User, *, note: str = "", photos=(), at=None) -> Case:
+    """处置: the assignee is on site and starts work (optional before-photos)."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    media = _photos(photos, MediaKind.BEFORE, actor)
+    _apply(case, A.HANDLE, actor, at=at, note=_text(note, MAX_NOTE), media=media)
+    return case
+
+
+def feedback_case(case_id: int, actor: User, *, note: str = "", photos=(), at=None) -> Case:
+    """反馈: report the work done with at least one after-photo; the check limit starts."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    if not photos:
+        raise ValidationError(_l("Feedback needs at least one photo after handling."))
+    media = _photos(photos, MediaKind.AFTER, actor)
+    _apply(case, A.FEEDBACK, actor, at=at, note=_text(note, MAX_NOTE), media=media)
+    case.resolved_at = at
+    case.handler_id = actor.id
+    case.check_due_at = _deadline(case, at, Phase.CHECK)
+    return case
+
+
+def check_case(case_id: int, actor: User, *, passed: bool, note: str = "", photos=(), at=None) -> Case:
+    """核查: pass → 结案 (closed); fail → 返工 (rework, back to dispatch)."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    note = _text(note, MAX_NOTE, required=not passed, label=_l("reason"))
+    media = _photos(photos, MediaKind.CHECK, actor)
+    previous = {"handler_id": case.handler_id, "assignee_id": case.assignee_id}
+    _apply(case, A.CHECK_PASS if passed else A.CHECK_FAIL, actor, at=at, note=note, media=media,
+           data=None if passed else previous)
+    if passed:
+        case.closed_at = at
+    else:
+        case.rework_count += 1
+        _back_to_dispatch(case, at)
+    return case
+
+
+def evaluate_case(case_id: int, actor: User, *, rating, comment: str = "", at=None) -> Case:
+    """评价: the reporter rates a closed case 1–5; ≤ 2 reopens it as rework."""
+    at = at or utcnow()
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        rating = 0
+    if not 1 <= rating <= 5:
+        raise ValidationError(_l("The rating must be a whole number from 1 to 5."))
+    case = _lock(case_id)
+    if case.status is S.CLOSED and case.rated_at is not None:
+        raise Conflict(_l("This case has already been rated."))
+    comment = _text(comment, 1000, label=_l("comment"))
+    _apply(case, A.EVALUATE, actor, at=at, note=comment, data={"rating": rating})
+    case.rating, case.rating_comment, case.rated_at = rating, comment or None, at
+    if rating <= 2:
+        _apply(case, A.REOPEN, actor, at=at,
+               data={"reason": "low_rating", "rating": rating, "handler_id": case.handler_id})
+        case.rework_count += 1
+        case.rating = case.rating_comment = case.rated_at = None
+        _back_to_dispatch(case, at)
+    return case
+
+
+def return_case(case_id: int, actor: User, *, reason: str, at=None) -> Case:
+    """回退: the assignee (or staff) sends the case back to the dispatcher, e.g. wrong department."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    reason = _text(reason, MAX_NOTE, required=True, label=_l("reason"))
+    _apply(case, A.RETURN, actor, at=at, note=reason,
+           data={"assignee_id": case.assignee_id, "department_id": case.department_id})
+    case.return_count += 1
+    _back_to_dispatch(case, at)
+    return case
+
+
+def request_delay(case_id: int, actor: User, *, minutes, reason: str, at=None) -> Case:
+    """延期申请: the assignee asks for more handling time."""
+    at = at or utcnow()
+    try:
+        minutes = int(minutes)
+    except (TypeError, ValueError):
+        minutes = 0
+    if not 1 <= minutes <= MAX_DELAY_MINUTES:
+        raise ValidationError(_l("The delay must be between 1 and %(n)d minutes."), n=MAX_DELAY_MINUTES)
+    case = _lock(case_id)
+    reason = _text(reason, 500, required=True, label=_l("reason"))
+    if case.pending_delay_minutes:
+        raise Conflict(_l("A delay request is already waiting for approval."))
+    _apply(case, A.REQUEST_DELAY, actor, at=at, note=reason, data={"minutes": minutes})
+    case.pending_delay_minutes, case.pending_delay_reason = minutes, reason
+    return case
+
+
+def decide_delay(case_id: int, actor: User, *, approve: bool, note: str = "", at=None) -> Case:
+    """延期审批: approve (the handling deadline moves) or reject the pending request."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    if not case.pending_delay_minutes:
+        raise Conflict(_l("There is no delay request to decide."))
+    minutes = case.pending_delay_minutes
+    _apply(case, A.APPROVE_DELAY if approve else A.REJECT_DELAY, actor, at=at, note=_text(note, MAX_NOTE),
+           data={"minutes": minutes})
+    if approve:
+        cal, cat = get_calendar(), case.category
+        case.handle_due_at = cal.add(case.handle_due_at or at, minutes, cat.time_basis)
+        case.delay_count += 1
+    case.pending_delay_minutes = case.pending_delay_reason = None
+    return case
+
+
+def suspend_case(case_id: int, actor: User, *, reason: str, at=None) -> Case:
+    """挂账/缓办: stop the clock; the remaining time of the running limit is kept for resume."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    reason = _text(reason, MAX_NOTE, required=True, label=_l("reason"))
+    was = case.status
+    _apply(case, A.SUSPEND, actor, at=at, note=reason)
+    phase = PHASE_OF.get(was)
+    due = getattr(case, f"{phase.value}_due_at") if phase else None
+    case.suspended_from = was
+    case.suspended_remaining_min = (
+        get_calendar().minutes_between(at, due, case.category.time_basis) if due is not None else None
+    )
+    return case
+
+
+def resume_case(case_id: int, actor: User, *, note: str = "", at=None) -> Case:
+    """恢复: back to the status it was suspended from, with the remaining time restored."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    _apply(case, A.RESUME, actor, at=at, note=_text(note, MAX_NOTE))
+    phase = PHASE_OF.get(case.status)
+    remaining = case.suspended_remaining_min
+    if phase is not None and remaining is not None and remaining > 0:
+        setattr(case, f"{phase.value}_due_at", get_calendar().add(at, remaining, case.category.time_basis))
+    case.suspended_from = None
+    case.suspended_remaining_min = None
+    return case
+
+
+def void_case(case_id: int, actor: User, *, reason: str, at=None) -> Case:
+    """作废: cancel a case that should not be worked (reason required)."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    reason = _text(reason, 500, required=True, label=_l("reason"))
+    _apply(case, A.VOID, actor, at=at, note=reason)
+    case.void_reason = reason
+    return case
+
+
+def merge_case(case_id: int, actor: User, *, into: int | str, note: str = "", at=None) -> Case:
+    """Mark a case as a duplicate of another open case; the target records the extra evidence."""
+    at = at or utcnow()
+    target_ref = get_case(into)
+    if target_ref.id == int(case_id):
+        raise ValidationError(_l("A case cannot be merged into itself."))
+    # Lock both rows in id order so that two opposite merges cannot deadlock.
+    first, second = sorted((int(case_id), target_ref.id))
+    locked = {first: _lock(first), second: _lock(second)}
+    case, target = locked[int(case_id)], locked[target_ref.id]
+    if not target.status.is_open:
+        raise Conflict(_l("Cases can only be merged into an open case."))
+    _apply(case, A.MERGE, actor, at=at, note=_text(note, MAX_NOTE), data={"into": target.number})
+    case.merged_into_id = target.id
+    _apply(target, A.ADD_EVIDENCE, actor, at=at, data={"merged_case": case.number})
+    return case
+
+
+def add_evidence(case_id: int, actor: User | None, *, photos=(), note: str = "", data=None, at=None) -> Case:
+    """Attach more photos or a repeated report to an open case (e.g. a duplicate sighting)."""
+    at = at or utcnow()
+    case = _lock(case_id)
+    media = _photos(photos, MediaKind.EVIDENCE, actor)
+    _apply(case, A.ADD_EVIDENCE, actor, at=at, note=_text(note, MAX_NOTE), media=media, data=data,
+           role=None if actor else "citizen")
+    return case
+
+
+def timeline(case: Case) -> list[CaseEvent]:
+    """Events of a case in order."""
+    return list(db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))

@@ -1,0 +1,69 @@
+"""Evidence photos: decoded and checked with Pillow, stored content-addressed under MEDIA_ROOT."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+
+from app.errors import ValidationError
+from app.extensions import db
+from app.models import Media, User
+from app.models.cases import MediaKind
+
+_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+
+
+def inspect_image(data: bytes, max_pixels: int) -> tuple[str, str, int, int]:
+    """Return (mime, ext, width, height) of a real JPEG/PNG/WebP image, or raise ValidationError."""
+    if not data:
+        raise ValidationError(_l("The photo is empty."))
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt, (w, h) = img.format, img.size
+            # Size is read from the header: refuse bombs before any pixel is decoded.
+            if w * h > max_pixels:
+                raise ValidationError(
+                    _l("The photo has too many pixels (%(w)d×%(h)d)."), w=w, h=h
+                )
+            if fmt not in _FORMATS:
+                raise ValidationError(_l("Only JPEG, PNG or WebP photos are accepted."))
+            img.load()  # decode fully: truncated or corrupt files fail here
+    except ValidationError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValidationError(_l("The file is not a readable image.")) from exc
+    mime, ext = _FORMATS[fmt]
+    return mime, ext, w, h
+
+
+def store_image(data: bytes, kind: MediaKind, *, uploaded_by: User | None = None) -> Media:
+    """Validate and store a photo; returns a pending Media row (linked to a case by the caller)."""
+    mime, ext, w, h = inspect_image(data, current_app.config["MAX_IMAGE_PIXELS"])
+    digest = hashlib.sha256(data).hexdigest()
+    rel = Path(digest[:2]) / digest[2:4] / f"{digest}.{ext}"
+    dest = Path(current_app.config["MEDIA_ROOT"]) / rel
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename so a crash never leaves a half file under the final name.
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".up-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, dest)
+    media = Media(
+        sha256=digest, path=str(rel), mime=mime, size=len(data), width=w, height=h, kind=kind,
+        uploaded_by_id=uploaded_by.id if uploaded_by is not None else None,
+    )
+    db.session.add(media)
+    return media
+
+
+def media_path(media: Media) -> Path:
+    """Absolute path of a stored photo."""
+    return Path(current_app.config["MEDIA_ROOT"]) / media.path

@@ -1,0 +1,115 @@
+"""Accounts, passwords and bearer tokens for devices and cameras."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.errors import Conflict, NotFound, ValidationError
+from app.extensions import db
+from app.models import ApiToken, Camera, Department, Role, User
+from app.models.types import utcnow
+
+TOKEN_PREFIX = "uo_"
+_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+MIN_PASSWORD = 8
+
+
+def create_user(
+    username: str,
+    role: Role | str,
+    *,
+    password: str | None = None,
+    display_name: str = "",
+    phone: str | None = None,
+    department: Department | None = None,
+) -> User:
+    """Create an account; passwords are stored as salted hashes."""
+    if not username or not _USERNAME.match(username):
+        raise ValidationError(_l("Usernames are 3–64 letters, digits, '.', '_' or '-'."))
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ValidationError(_l("Unknown role: %(role)s"), role=str(role)) from None
+    if db.session.scalars(select(User).where(User.username == username)).first():
+        raise Conflict(_l("The username %(name)s is taken."), name=username)
+    user = User(username=username, role=role, display_name=display_name or username, phone=phone,
+                department=department)
+    if password is not None:
+        if len(password) < MIN_PASSWORD:
+            raise ValidationError(_l("Passwords need at least %(n)d characters."), n=MIN_PASSWORD)
+        user.set_password(password)
+    db.session.add(user)
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same answer for unknown user and bad password)."""
+    user = db.session.scalars(select(User).where(User.username == (username or ""))).first()
+    if user is None or not user.active or not user.check_password(password or ""):
+        return None
+    return user
+
+
+def get_user(username: str) -> User:
+    """The user named `username`, or 404."""
+    user = db.session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(_l("No user %(name)s."), name=username)
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(user: User, name: str, *, camera: Camera | None = None) -> str:
+    """Create a bearer token for `user` (optionally bound to a camera); the plain token is shown once."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, name=name[:80], token_hash=_digest(plain),
+                            camera_id=camera.id if camera else None))
+    return plain
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user owning an unrevoked token, or None; records last use."""
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return None
+    row = db.session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user
+
+
+def revoke_token(token: str) -> None:
+    """Revoke a token by its plain value."""
+    row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(token))).first()
+    if row is None:
+        raise NotFound()
+    row.revoked_at = utcnow()
+
+
+def report_position(user: User, lon, lat, *, at=None) -> User:
+    """Record a worker's last known position (from the mobile app or a simulator)."""
+    from app.services.cases import _coords  # one place validates coordinates
+    from app.services.grids import point_sql
+
+    lon, lat = _coords(lon, lat)
+    user.last_position = point_sql(lon, lat)
+    user.last_seen_at = at or utcnow()
+    return user
+
+
+def set_on_duty(user: User, on_duty: bool) -> User:
+    """Start or end a worker's shift."""
+    if user.role not in (Role.WORKER, Role.HANDLER):
+        raise ValidationError(_l("Only workers and handlers go on duty."))
+    user.on_duty = bool(on_duty)
+    return user

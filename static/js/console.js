@@ -1,0 +1,74 @@
+/* Supervisor console: grids and cases from /api/v1 on a Leaflet map, with a list and a case panel. */
+(function () {
+  "use strict";
+  const mapEl = document.getElementById("map");
+  const t = JSON.parse(mapEl.dataset.i18n);
+  const map = L.map(mapEl, { preferCanvas: true });
+  L.tileLayer(mapEl.dataset.tiles, { maxZoom: 19, attribution: "&copy; OpenStreetMap" }).addTo(map);
+  const gridLayer = L.geoJSON(null, {
+    style: { color: "#0b4f8a", weight: 1, fillOpacity: 0.05 },
+    onEachFeature: (f, layer) => layer.bindTooltip(`${t.grid} ${f.properties.code}<br>${f.properties.name}`),
+  }).addTo(map);
+  const colors = { reported: "#8e44ad", verified: "#9b59b6", filed: "#e67e22", dispatched: "#f1c40f",
+    accepted: "#3498db", handling: "#2980b9", resolved: "#16a085", closed: "#27ae60", suspended: "#7f8c8d" };
+  const caseLayer = L.geoJSON(null, {
+    pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 6, weight: 1, color: "#222",
+      fillColor: f.properties.overdue ? "#e74c3c" : (colors[f.properties.status] || "#999"), fillOpacity: 0.9 }),
+    onEachFeature: (f, layer) => layer.on("click", () => showCase(f.id)),
+  }).addTo(map);
+
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+
+  async function getJSON(url) {
+    const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error ? body.error.message : r.statusText);
+    return body;
+  }
+
+  async function loadGrids() {
+    const fc = await getJSON("/api/v1/grids");
+    gridLayer.addData(fc);
+    if (fc.features.length) map.fitBounds(gridLayer.getBounds());
+    else map.setView([30.27, 120.15], 13);
+  }
+
+  async function loadCases() {
+    const form = new FormData(document.getElementById("filters"));
+    const params = new URLSearchParams({ page_size: "500" });
+    const status = form.get("status");
+    params.set("status", status || "reported,verified,filed,dispatched,accepted,handling,resolved,suspended");
+    if (form.get("q")) params.set("q", form.get("q"));
+    const fc = await getJSON("/api/v1/cases?" + params);
+    caseLayer.clearLayers().addData(fc);
+    document.getElementById("count").textContent = fc.features.length ? `${fc.total} ${t.cases}` : t.none;
+    document.getElementById("case-list").innerHTML = fc.features.map((f) => {
+      const p = f.properties;
+      return `<li data-id="${f.id}"><b>${esc(p.number)}</b> <span class="badge">${esc(p.status_label)}</span>
+        ${p.overdue ? `<span class="badge overdue">${esc(t.overdue)}</span>` : ""}<br>
+        ${esc(p.category_name)} · ${esc(p.grid || "")} ${p.due_at ? `· ${esc(t.due)} ${esc(when(p.due_at))}` : ""}</li>`;
+    }).join("");
+  }
+
+  async function showCase(id) {
+    const c = await getJSON(`/api/v1/cases/${id}`);
+    const p = c.properties;
+    const el = document.getElementById("case-detail");
+    el.hidden = false;
+    el.innerHTML = `<h2>${esc(p.number)} · ${esc(p.category_name)}</h2>
+      <p><span class="badge">${esc(p.status_label)}</span> ${esc(p.address)}</p><p>${esc(p.description)}</p>
+      <h3>${esc(t.timeline)}</h3><ol>${p.timeline.map((e) =>
+        `<li>${esc(when(e.at))} — ${esc(e.action_label)} (${esc(e.actor ? e.actor.name : e.actor_role)}) ${esc(e.note)}</li>`).join("")}</ol>`;
+    map.panTo([c.geometry.coordinates[1], c.geometry.coordinates[0]]);
+  }
+
+  document.getElementById("filters").addEventListener("change", loadCases);
+  document.getElementById("filters").addEventListener("submit", (e) => { e.preventDefault(); loadCases(); });
+  document.getElementById("case-list").addEventListener("click", (e) => {
+    const li = e.target.closest("li[data-id]");
+    if (li) showCase(li.dataset.id);
+  });
+  loadGrids().then(loadCases);
+  setInterval(loadCases, 30000);
+})();
