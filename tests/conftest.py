@@ -6,12 +6,14 @@ every table except the reference categories is truncated and the Redis test db i
 
 from __future__ import annotations
 
+import contextvars
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -34,7 +36,7 @@ def _recreate_database(url: str) -> None:
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     """The app on a freshly migrated test database."""
-    mo = ROOT / "app/translations/zh_CN/LC_MESSAGES/messages.mo"
+    mo = ROOT / "app/translations/zh/LC_MESSAGES/messages.mo"
     po = mo.with_suffix(".po")
     if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
         subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile", "-q", "-f", "-d",
@@ -71,7 +73,19 @@ def _ctx(request):
         get_redis().flushdb()
 
 
+class IsolatedClient(FlaskClient):
+    """Runs every request in an empty context, so it gets its own app context (and `g`) as in production.
+
+    Without this, requests would share the test's app context: Flask-Login's cached user, the locale
+    and the database session would leak from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
-    """A test client."""
+    """A test client whose requests are isolated from each other and from the test's session."""
+    app.test_client_class = IsolatedClient
     return app.test_client()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
+from flask_login import current_user
 
 from app.auth import token_authenticated
 from app.extensions import csrf
@@ -14,11 +15,10 @@ csrf.exempt(bp)
 @bp.before_request
 def _csrf_for_browser_sessions():
     # Tokens are not sent automatically by browsers, so only cookie sessions need the CSRF check.
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not token_authenticated():
-        from flask_login import current_user
-
-        if current_user.is_authenticated:
-            csrf.protect()
+    if request.method in ("GET", "HEAD", "OPTIONS") or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    if current_user.is_authenticated and not token_authenticated():  # loading the user sets the token flag
+        csrf.protect()
 
 
 from app.api import cases, openapi, reference  # noqa: E402,F401

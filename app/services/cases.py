@@ -55,6 +55,12 @@ def get_case(ref: int | str) -> Case:
     return case
 
 
+def _begin(case_id: int, actor: User, action: Action) -> Case:
+    """Every verb starts here: the role check comes before anything about the case is revealed."""
+    policy.check_role(actor, action)
+    return _lock(case_id)
+
+
 def _lock(case_id: int) -> Case:
     """Load the case with a row lock held until the caller's commit (serialises verbs per case)."""
     case = db.session.scalars(
@@ -215,7 +221,7 @@ def report_case(
 def verify_case(case_id: int, actor: User, *, valid: bool, note: str = "", at=None) -> Case:
     """核实: confirm the report (→ verified) or reject it as invalid."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.VERIFY)
     note = _text(note, MAX_NOTE, required=not valid, label=_l("reason"))
     _apply(case, A.VERIFY if valid else A.INVALIDATE, actor, at=at, note=note)
     case.verified_at = at
@@ -225,7 +231,7 @@ def verify_case(case_id: int, actor: User, *, valid: bool, note: str = "", at=No
 def file_case(case_id: int, actor: User, *, priority: int | None = None, note: str = "", at=None) -> Case:
     """立案: accept the case for handling; the dispatch time limit starts."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.FILE)
     if priority is not None and priority not in (1, 2, 3, 4):
         raise ValidationError(_l("Priority must be 1 (urgent) to 4 (low)."))
     _apply(case, A.FILE, actor, at=at, note=_text(note, MAX_NOTE), data={"priority": priority} if priority else None)
@@ -248,9 +254,9 @@ def dispatch_case(
 ) -> Case:
     """派遣: send the case to one worker/handler or to a department; the handling limit starts."""
     at = at or utcnow()
+    case = _begin(case_id, actor, A.DISPATCH)
     if (assignee_id is None) == (department_id is None):
         raise ValidationError(_l("Dispatch to exactly one worker or one department."))
-    case = _lock(case_id)
     was = case.status
     payload = dict(data or {})
     assignee = department = None
@@ -277,7 +283,7 @@ def dispatch_case(
 def accept_case(case_id: int, actor: User, *, note: str = "", at=None) -> Case:
     """接单: the assignee (or a handler of the assigned department) takes the case."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.ACCEPT)
     _apply(case, A.ACCEPT, actor, at=at, note=_text(note, MAX_NOTE))
     case.assignee_id = actor.id
     case.accepted_at = at
@@ -287,7 +293,7 @@ def accept_case(case_id: int, actor: User, *, note: str = "", at=None) -> Case:
 def handle_case(case_id: int, actor: User, *, note: str = "", photos=(), at=None) -> Case:
     """处置: the assignee is on site and starts work (optional before-photos)."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.HANDLE)
     media = _photos(photos, MediaKind.BEFORE, actor)
     _apply(case, A.HANDLE, actor, at=at, note=_text(note, MAX_NOTE), media=media)
     return case
@@ -296,7 +302,7 @@ def handle_case(case_id: int, actor: User, *, note: str = "", photos=(), at=None
 def feedback_case(case_id: int, actor: User, *, note: str = "", photos=(), at=None) -> Case:
     """反馈: report the work done with at least one after-photo; the check limit starts."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.FEEDBACK)
     if not photos:
         raise ValidationError(_l("Feedback needs at least one photo after handling."))
     media = _photos(photos, MediaKind.AFTER, actor)
@@ -310,7 +316,7 @@ def feedback_case(case_id: int, actor: User, *, note: str = "", photos=(), at=No
 def check_case(case_id: int, actor: User, *, passed: bool, note: str = "", photos=(), at=None) -> Case:
     """核查: pass → 结案 (closed); fail → 返工 (rework, back to dispatch)."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.CHECK_PASS)
     note = _text(note, MAX_NOTE, required=not passed, label=_l("reason"))
     media = _photos(photos, MediaKind.CHECK, actor)
     previous = {"handler_id": case.handler_id, "assignee_id": case.assignee_id}
@@ -327,13 +333,13 @@ def check_case(case_id: int, actor: User, *, passed: bool, note: str = "", photo
 def evaluate_case(case_id: int, actor: User, *, rating, comment: str = "", at=None) -> Case:
     """评价: the reporter rates a closed case 1–5; ≤ 2 reopens it as rework."""
     at = at or utcnow()
+    case = _begin(case_id, actor, A.EVALUATE)
     try:
         rating = int(rating)
     except (TypeError, ValueError):
         rating = 0
     if not 1 <= rating <= 5:
         raise ValidationError(_l("The rating must be a whole number from 1 to 5."))
-    case = _lock(case_id)
     if case.status is S.CLOSED and case.rated_at is not None:
         raise Conflict(_l("This case has already been rated."))
     comment = _text(comment, 1000, label=_l("comment"))
@@ -351,7 +357,7 @@ def evaluate_case(case_id: int, actor: User, *, rating, comment: str = "", at=No
 def return_case(case_id: int, actor: User, *, reason: str, at=None) -> Case:
     """回退: the assignee (or staff) sends the case back to the dispatcher, e.g. wrong department."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.RETURN)
     reason = _text(reason, MAX_NOTE, required=True, label=_l("reason"))
     _apply(case, A.RETURN, actor, at=at, note=reason,
            data={"assignee_id": case.assignee_id, "department_id": case.department_id})
@@ -363,13 +369,13 @@ def return_case(case_id: int, actor: User, *, reason: str, at=None) -> Case:
 def request_delay(case_id: int, actor: User, *, minutes, reason: str, at=None) -> Case:
     """延期申请: the assignee asks for more handling time."""
     at = at or utcnow()
+    case = _begin(case_id, actor, A.REQUEST_DELAY)
     try:
         minutes = int(minutes)
     except (TypeError, ValueError):
         minutes = 0
     if not 1 <= minutes <= MAX_DELAY_MINUTES:
         raise ValidationError(_l("The delay must be between 1 and %(n)d minutes."), n=MAX_DELAY_MINUTES)
-    case = _lock(case_id)
     reason = _text(reason, 500, required=True, label=_l("reason"))
     if case.pending_delay_minutes:
         raise Conflict(_l("A delay request is already waiting for approval."))
@@ -381,7 +387,7 @@ def request_delay(case_id: int, actor: User, *, minutes, reason: str, at=None) -
 def decide_delay(case_id: int, actor: User, *, approve: bool, note: str = "", at=None) -> Case:
     """延期审批: approve (the handling deadline moves) or reject the pending request."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.APPROVE_DELAY)
     if not case.pending_delay_minutes:
         raise Conflict(_l("There is no delay request to decide."))
     minutes = case.pending_delay_minutes
@@ -398,7 +404,7 @@ def decide_delay(case_id: int, actor: User, *, approve: bool, note: str = "", at
 def suspend_case(case_id: int, actor: User, *, reason: str, at=None) -> Case:
     """挂账/缓办: stop the clock; the remaining time of the running limit is kept for resume."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.SUSPEND)
     reason = _text(reason, MAX_NOTE, required=True, label=_l("reason"))
     was = case.status
     _apply(case, A.SUSPEND, actor, at=at, note=reason)
@@ -414,7 +420,7 @@ def suspend_case(case_id: int, actor: User, *, reason: str, at=None) -> Case:
 def resume_case(case_id: int, actor: User, *, note: str = "", at=None) -> Case:
     """恢复: back to the status it was suspended from, with the remaining time restored."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.RESUME)
     _apply(case, A.RESUME, actor, at=at, note=_text(note, MAX_NOTE))
     phase = PHASE_OF.get(case.status)
     remaining = case.suspended_remaining_min
@@ -428,7 +434,7 @@ def resume_case(case_id: int, actor: User, *, note: str = "", at=None) -> Case:
 def void_case(case_id: int, actor: User, *, reason: str, at=None) -> Case:
     """作废: cancel a case that should not be worked (reason required)."""
     at = at or utcnow()
-    case = _lock(case_id)
+    case = _begin(case_id, actor, A.VOID)
     reason = _text(reason, 500, required=True, label=_l("reason"))
     _apply(case, A.VOID, actor, at=at, note=reason)
     case.void_reason = reason
@@ -438,6 +444,7 @@ def void_case(case_id: int, actor: User, *, reason: str, at=None) -> Case:
 def merge_case(case_id: int, actor: User, *, into: int | str, note: str = "", at=None) -> Case:
     """Mark a case as a duplicate of another open case; the target records the extra evidence."""
     at = at or utcnow()
+    policy.check_role(actor, A.MERGE)
     target_ref = get_case(into)
     if target_ref.id == int(case_id):
         raise ValidationError(_l("A case cannot be merged into itself."))
@@ -456,6 +463,8 @@ def merge_case(case_id: int, actor: User, *, into: int | str, note: str = "", at
 def add_evidence(case_id: int, actor: User | None, *, photos=(), note: str = "", data=None, at=None) -> Case:
     """Attach more photos or a repeated report to an open case (e.g. a duplicate sighting)."""
     at = at or utcnow()
+    if actor is not None:
+        policy.check_role(actor, A.ADD_EVIDENCE)
     case = _lock(case_id)
     media = _photos(photos, MediaKind.EVIDENCE, actor)
     _apply(case, A.ADD_EVIDENCE, actor, at=at, note=_text(note, MAX_NOTE), media=media, data=data,

@@ -100,7 +100,9 @@ def _validate(doc: dict) -> list[dict]:
     return items
 
 
-def _region(code: str | None, name: str | None, level: RegionLevel, parent: Region | None, counter: list) -> Region | None:
+def _region(
+    code: str | None, name: str | None, level: RegionLevel, parent: Region | None, counter: list
+) -> Region | None:
     if not code:
         return parent
     region = db.session.scalars(select(Region).where(Region.code == code)).first()

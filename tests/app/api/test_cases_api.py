@@ -1,0 +1,223 @@
+"""The /api/v1 case endpoints over HTTP with bearer tokens, on real PostGIS."""
+
+import io
+
+import pytest
+
+from app.api.cases import VERBS
+from app.extensions import db
+from app.models import Case, Role
+from tests.factories import INSIDE_WEST, Cast, advance, jpeg, make_grids, make_user, png, reported, token_for
+
+
+@pytest.fixture
+def world(app):
+    make_grids()
+    cast = Cast()
+    db.session.commit()
+    return cast
+
+
+def report(client, headers, **extra):
+    data = {"category": "exposed_garbage", "lon": str(INSIDE_WEST[0]), "lat": str(INSIDE_WEST[1]),
+            "description": "路边垃圾", "reporter_contact": "13800000000", **extra}
+    data.setdefault("photos", (io.BytesIO(jpeg()), "a.jpg"))
+    return client.post("/api/v1/cases", data=data, headers=headers, content_type="multipart/form-data")
+
+
+def test_unauthenticated_gets_401_in_chinese_by_default(client, world):
+    r = client.get("/api/v1/cases")
+    assert r.status_code == 401
+    assert r.json["error"]["message"] == "请先登录。"
+    r = client.get("/api/v1/cases", headers={"Accept-Language": "en"})
+    assert r.json["error"]["message"] == "Please sign in."
+
+
+def test_whole_loop_over_http(client, world):
+    cit, disp = token_for(world.citizen), token_for(world.dispatcher)
+    wrk, chk = token_for(world.worker), token_for(world.checker)
+    r = report(client, cit)
+    assert r.status_code == 201, r.json
+    case_id = r.json["id"]
+    assert r.json["properties"]["status"] == "reported" and r.json["geometry"]["coordinates"] == list(INSIDE_WEST)
+    steps = [
+        (disp, "verify", {"valid": True}),
+        (disp, "file", {"priority": 2}),
+        (disp, "dispatch", {"assignee_id": world.worker.id}),
+        (wrk, "accept", {}),
+        (wrk, "handle", {"note": "到场"}),
+    ]
+    for headers, verb, body in steps:
+        r = client.post(f"/api/v1/cases/{case_id}/{verb}", json=body, headers=headers)
+        assert r.status_code == 200, (verb, r.json)
+    r = client.post(f"/api/v1/cases/{case_id}/feedback", headers=wrk, content_type="multipart/form-data",
+                    data={"note": "已清理", "photos": (io.BytesIO(png()), "after.png")})
+    assert r.status_code == 200 and r.json["properties"]["status"] == "resolved"
+    r = client.post(f"/api/v1/cases/{case_id}/check", json={"passed": "true"}, headers=chk)
+    assert r.json["properties"]["status"] == "closed"
+    r = client.post(f"/api/v1/cases/{case_id}/evaluate", json={"rating": 5}, headers=cit)
+    props = r.json["properties"]
+    assert props["rating"] == 5 and props["priority"] == 2
+    assert [e["action"] for e in props["timeline"]] == [
+        "report", "verify", "file", "dispatch", "accept", "handle", "feedback", "check_pass", "evaluate"]
+    assert {m["kind"] for m in props["media"]} == {"evidence", "after"}
+
+
+def test_illegal_transition_is_409_with_message(client, world):
+    case = reported(world)
+    db.session.commit()
+    r = client.post(f"/api/v1/cases/{case.id}/file", json={}, headers=token_for(world.dispatcher))
+    assert r.status_code == 409
+    assert r.json["error"]["code"] == "illegal_transition"
+    assert r.json["error"]["message"] == "案件当前状态为“已上报”，不能立案。"
+    assert r.json["error"]["details"] == {"status": "reported", "action": "file"}
+    r = client.post(f"/api/v1/cases/{case.id}/file", json={}, headers={**token_for(world.dispatcher),
+                                                                          "Accept-Language": "en-US,en;q=0.9"})
+    assert r.json["error"]["message"] == "Cannot file a case that is reported."
+    assert db.session.get(Case, case.id).status.value == "reported"
+
+
+@pytest.mark.parametrize("verb", sorted(set(VERBS) - {"evaluate", "evidence"}))  # citizens may do those two
+def test_citizens_cannot_run_staff_or_worker_verbs(client, world, verb):
+    case = reported(world)
+    db.session.commit()
+    r = client.post(f"/api/v1/cases/{case.id}/{verb}", json={"valid": True, "passed": True, "reason": "x",
+                                                               "minutes": 10, "rating": 3, "into": "1"},
+                    headers=token_for(make_user(Role.CITIZEN)))
+    assert r.status_code in (403, 404), r.json  # 404: another citizen's case is invisible to them
+    assert db.session.get(Case, case.id).status.value == "reported"
+
+
+def test_role_refusals(client, world):
+    case = advance(world, reported(world), "filed")
+    db.session.commit()
+    worker = token_for(world.worker)
+    r = client.post(f"/api/v1/cases/{case.id}/dispatch", json={"assignee_id": world.worker.id}, headers=worker)
+    assert r.status_code == 403 and r.json["error"]["message"] == "您的角色不能执行此操作。"
+    r = client.post(f"/api/v1/cases/{case.id}/void", json={"reason": "x"}, headers=worker)
+    assert r.status_code == 403
+    r = client.post("/api/v1/me/position", json={"lon": 120, "lat": 30}, headers=token_for(world.dispatcher))
+    assert r.status_code == 403
+
+
+def test_validation_errors_are_400_with_field_names(client, world):
+    cit = token_for(world.citizen)
+    r = report(client, cit, category="")
+    assert r.status_code == 400 and "category" in r.json["error"]["message"]
+    r = report(client, cit, lon="east")
+    assert r.status_code == 400 and "lon" in r.json["error"]["message"]
+    r = report(client, cit, lon="121.5", lat="31.5")
+    assert r.status_code == 400 and r.json["error"]["message"] == "该位置不在服务区域的任何网格内。"
+    r = report(client, cit, photos=(io.BytesIO(b"GIF89a not really"), "x.jpg"))
+    assert r.status_code == 400 and "图片" in r.json["error"]["message"]
+    r = client.post("/api/v1/cases", data="[1,2]", content_type="application/json", headers=cit)
+    assert r.status_code == 400
+    case = advance(world, reported(world), "closed")
+    db.session.commit()
+    r = client.post(f"/api/v1/cases/{case.id}/evaluate", json={"rating": "five"}, headers=cit)
+    assert r.status_code == 400 and "rating" in r.json["error"]["message"]
+    r = client.post(f"/api/v1/cases/{case.id}/explode", json={}, headers=cit)
+    assert r.status_code == 404
+    assert db.session.query(Case).count() == 1
+
+
+def test_idempotent_retry_returns_the_first_case(client, world):
+    cit = token_for(world.citizen)
+    a = report(client, cit, client_request_id="abc-1")
+    b = report(client, cit, client_request_id="abc-1")
+    assert (a.status_code, b.status_code) == (201, 200) and a.json["id"] == b.json["id"]
+
+
+def test_list_filters_bbox_and_visibility(client, world):
+    other_citizen = make_user(Role.CITIZEN)
+    mine = reported(world)
+    reported(world, where=(120.015, 30.005))
+    from app.services import cases as svc
+
+    svc.report_case(other_citizen, category_code="banner", lon=120.006, lat=30.006)
+    advance(world, mine, "filed")
+    db.session.commit()
+    disp = token_for(world.dispatcher)
+    fc = client.get("/api/v1/cases", headers=disp).json
+    assert fc["type"] == "FeatureCollection" and fc["total"] == 3
+    assert client.get("/api/v1/cases?status=filed", headers=disp).json["total"] == 1
+    assert client.get("/api/v1/cases?bbox=120.0,30.0,120.01,30.01", headers=disp).json["total"] == 2
+    assert client.get("/api/v1/cases?grid=330100001001002", headers=disp).json["total"] == 1
+    assert client.get("/api/v1/cases?category=banner", headers=disp).json["total"] == 1
+    page = client.get("/api/v1/cases?page_size=2&page=2", headers=disp).json
+    assert len(page["features"]) == 1 and page["page"] == 2
+    assert client.get("/api/v1/cases?status=bogus", headers=disp).status_code == 400
+    assert client.get("/api/v1/cases?bbox=1,2,3", headers=disp).status_code == 400
+    assert client.get("/api/v1/cases?from=yesterday", headers=disp).status_code == 400
+    # A citizen sees only their own reports, and not another citizen's case.
+    cit = token_for(world.citizen)
+    assert client.get("/api/v1/cases", headers=cit).json["total"] == 2
+    theirs = client.get("/api/v1/cases", headers=token_for(other_citizen)).json["features"][0]
+    assert client.get(f"/api/v1/cases/{theirs['id']}", headers=cit).status_code == 404
+
+
+def test_reporter_contact_only_for_staff_and_reporter(client, world):
+    r = report(client, token_for(world.citizen))
+    number = r.json["properties"]["number"]
+    assert r.json["properties"]["reporter"]["contact"] == "13800000000"
+    staff = client.get(f"/api/v1/cases/{number}", headers=token_for(world.dispatcher)).json
+    assert staff["properties"]["reporter"]["contact"] == "13800000000"
+    worker = client.get(f"/api/v1/cases/{number}", headers=token_for(world.worker)).json
+    assert "reporter" not in worker["properties"] and "13800000000" not in str(worker)
+
+
+def test_media_is_private(client, world):
+    r = report(client, token_for(world.citizen))
+    url = r.json["properties"]["media"][0]["url"]
+    assert client.get(url, headers=token_for(world.worker)).status_code == 200
+    ok = client.get(url, headers=token_for(world.citizen))
+    assert ok.status_code == 200 and ok.mimetype == "image/jpeg" and ok.data[:2] == b"\xff\xd8"
+    assert client.get(url, headers=token_for(make_user(Role.CITIZEN))).status_code == 403
+
+
+def test_revoked_or_bad_token_is_401(client, world):
+    from app.services.users import issue_token, revoke_token
+
+    token = issue_token(world.dispatcher, "tablet")
+    db.session.commit()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    revoke_token(token)
+    db.session.commit()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert client.get("/api/v1/me", headers={"Authorization": "Bearer uo_nope"}).status_code == 401
+
+
+def test_worker_position_and_duty(client, world):
+    h = token_for(world.worker)
+    r = client.post("/api/v1/me/position", json={"lon": 120.001, "lat": 30.002}, headers=h)
+    assert r.status_code == 200 and r.json["position"] == [120.001, 30.002] and r.json["last_seen_at"]
+    assert client.post("/api/v1/me/position", json={"lon": 999, "lat": 30}, headers=h).status_code == 400
+    assert client.post("/api/v1/me/duty", json={"on_duty": True}, headers=h).json["on_duty"] is True
+
+
+def test_reference_endpoints(client, world):
+    cats = client.get("/api/v1/categories").json
+    codes = {c["code"] for c in cats}
+    assert len([c for c in cats if c["detectable"]]) == 17 and "illegal_parking" in codes
+    en = client.get("/api/v1/categories?lang=en").json
+    assert {c["name"] for c in en} >= {"Exposed garbage"}
+    assert client.get("/api/v1/grids").json["features"][0]["properties"]["code"] == "330100001001001"
+    assert client.get("/api/v1/grids/lookup?lon=120.015&lat=30.005").json["grid"]["code"] == "330100001001002"
+    assert client.get("/api/v1/grids/lookup?lon=121&lat=31").json["grid"] is None
+    assert client.get("/api/v1/grids/lookup?lon=x&lat=31").status_code == 400
+
+
+def test_openapi_documents_every_api_route(app, client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    documented = set(spec["paths"])
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        path = rule.rule.removeprefix("/api/v1").replace("<int:", "{").replace("<", "{").replace(">", "}")
+        if path == "/cases/{case_id}/{verb}":
+            assert all(f"/cases/{{case_id}}/{v}" in documented for v in VERBS)
+            continue
+        assert path in documented, path
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert method.lower() in spec["paths"][path], (path, method)
