@@ -163,24 +163,119 @@ def _cameras(rng, grids):
     return cams
 
 
+class _Stop(Exception):
+    """The case reached the status it was meant to stay in."""
+
+
+def _drive(case, rng, ctx, t, target):
+    """Walk one case along the loop from time `t` until now, a random side path, or `target`."""
+    now, cat, grid, actor = ctx["now"], case.category, case.grid, ctx["actor"]
+    dispatcher = rng.choice(ctx["dispatchers"])
+    workers, owners = ctx["workers"], ctx["owners"]
+    clock = {"t": t}
+
+    def step(lo, hi):
+        """Advance the clock; False when the next step would be in the future."""
+        clock["t"] += timedelta(minutes=rng.uniform(lo, hi))
+        return clock["t"] < now
+
+    def done():
+        if case.status is target:
+            raise _Stop
+
+    if target is CaseStatus.MERGED or (target is None and ctx["open"] and rng.random() < 0.03):
+        into = next((c for c in reversed(ctx["open"]) if c.status.is_open and c.status is not CaseStatus.SUSPENDED
+                     and c.id != case.id), None)
+        if into is not None:
+            svc.merge_case(case.id, dispatcher, into=into.id, note="重复上报，合并", at=clock["t"])
+            return
+    done()
+    if case.status is CaseStatus.REPORTED:
+        if not step(5, 90):
+            return
+        if target is CaseStatus.INVALID or (target is None and rng.random() < 0.05):
+            svc.verify_case(case.id, dispatcher, valid=False, note="现场核实不存在", at=clock["t"])
+            return
+        svc.verify_case(case.id, dispatcher, valid=True, at=clock["t"])
+        done()
+    if not step(2, 30):
+        return
+    if target is CaseStatus.VOID or (target is None and rng.random() < 0.02):
+        svc.void_case(case.id, dispatcher, reason="重复上报，已作废", at=clock["t"])
+        return
+    svc.file_case(case.id, dispatcher, at=clock["t"])
+    done()
+    for attempt in range(3):
+        if not step(3, 50):
+            return
+        capable = [w for w in (owners[grid.id] or workers) if cat in w.skills] or workers
+        worker = rng.choice(capable) if attempt == 0 else rng.choice(workers)
+        svc.dispatch_case(case.id, dispatcher, assignee_id=worker.id, at=clock["t"])
+        done()
+        if not step(2, 25):
+            return
+        if target is None and rng.random() < 0.04:
+            svc.return_case(case.id, worker, reason="非本部门职责，申请回退", at=clock["t"])
+            continue
+        svc.accept_case(case.id, worker, at=clock["t"])
+        done()
+        if not step(10, 60):
+            return
+        svc.handle_case(case.id, worker, photos=[_photo(rng, f"B{case.id}")], note="已到达现场", at=clock["t"])
+        if target is CaseStatus.SUSPENDED or (target is None and rng.random() < 0.03):
+            svc.suspend_case(case.id, dispatcher, reason="需协调产权单位，暂缓处理", at=clock["t"])
+            return
+        done()
+        if target is None and rng.random() < 0.05 and step(30, 90):
+            svc.request_delay(case.id, worker, minutes=240, reason="需调配机械", at=clock["t"])
+            if step(5, 30):
+                svc.decide_delay(case.id, dispatcher, approve=True, at=clock["t"])
+        limit = cat.handle_minutes
+        if not step(limit * 0.1, limit * (1.3 if rng.random() < 0.1 else 0.8)):
+            return
+        svc.feedback_case(case.id, worker, photos=[_photo(rng, f"A{case.id}")], note="已处置完毕", at=clock["t"])
+        done()
+        if not step(10, 900):
+            return
+        checker = rng.choice([w for w in workers if w.id != worker.id])
+        if target is None and rng.random() < 0.1:
+            svc.check_case(case.id, checker, passed=False, note="现场仍有残留，返工", at=clock["t"])
+            continue
+        svc.check_case(case.id, checker, passed=True, at=clock["t"])
+        if case.source is Source.CITIZEN and rng.random() < 0.7 and step(30, 600):
+            rating = rng.choices((5, 4, 3, 2, 1), weights=(55, 25, 10, 6, 4))[0]
+            svc.evaluate_case(case.id, actor, rating=rating, comment="处理及时" if rating >= 4 else "", at=clock["t"])
+            if rating <= 2:
+                continue
+        return
+
+
 def _history(rng, n_cases, categories, grids, users, citizens, workers, cameras) -> dict:
-    """Drive `n_cases` cases through the loop with past timestamps; returns counts per final status."""
+    """Drive `n_cases` cases through the loop with past timestamps; returns counts per final status.
+
+    The newest cases are each taken to one status in turn, so every stage of the loop is on show.
+    """
     now = utcnow()
     grid_polys = [(g, to_shape(g.geom)) for g in grids]
-    owners = {g.id: [w for w in workers if g in w.grids] for g in grids}
+    ctx = {
+        "now": now, "workers": workers, "open": [],
+        "owners": {g.id: [w for w in workers if g in w.grids] for g in grids},
+        "dispatchers": [users["dispatcher"], users["dispatcher2"]],
+    }
     detectable = [c for c in categories if c.detectable]
     people = [c for c in categories if not c.detectable]
-    dispatchers = [users["dispatcher"], users["dispatcher2"]]
-    open_cases = []
-    step = lambda lo, hi: timedelta(minutes=rng.uniform(lo, hi))  # noqa: E731
+    rotation = list(CaseStatus)
+    showcase = n_cases - 2 * len(rotation)
     for i in range(n_cases):
-        # A fifth of the cases are from the last day and a half, so every stage of the loop is populated.
-        age = timedelta(hours=36) * rng.random() if rng.random() < 0.2 else timedelta(days=60) * rng.random() ** 1.3
-        t = now - age
-        local_hour = (t + timedelta(hours=8)).hour
-        if local_hour < 7 or local_hour > 21:  # few reports at night
-            t -= timedelta(hours=rng.choice((-10, 10)) if local_hour < 7 else 10)
-            t = min(t, now - timedelta(minutes=5))
+        target = rotation[i % len(rotation)] if i >= showcase else None
+        if target is not None:
+            t = now - timedelta(hours=8) * rng.random() - timedelta(minutes=30)
+        elif rng.random() < 0.2:  # a fifth of the history is from the last day and a half
+            t = now - timedelta(hours=36) * rng.random()
+        else:
+            t = now - timedelta(days=60) * rng.random() ** 1.3
+        if target is CaseStatus.CLOSED:
+            t -= timedelta(days=3)  # enough time to get through the whole loop
         cat = rng.choice(detectable if rng.random() < 0.7 else people)
         grid, poly = rng.choice(grid_polys)
         lon, lat = _random_point(rng, poly)
@@ -190,83 +285,23 @@ def _history(rng, n_cases, categories, grids, users, citizens, workers, cameras)
         elif roll < 0.7:
             actor, source, cam = rng.choice(citizens), Source.CITIZEN, None
         else:
-            actor, source, cam = (owners[grid.id] or workers)[0], Source.INSPECTOR, None
+            actor, source, cam = (ctx["owners"][grid.id] or workers)[0], Source.INSPECTOR, None
+        if target is CaseStatus.REPORTED:
+            actor, source, cam = rng.choice(citizens), Source.CITIZEN, None  # inspectors' reports skip 核实
         case, _ = svc.report_case(
             actor, category_code=cat.code, lon=lon, lat=lat, source=source, camera_id=cam.id if cam else None,
             description=f"{cat.name_zh}，请尽快处理。", address=f"{grid.name}附近",
             photos=[_photo(rng, f"E{i}")], at=t,
             extra={"detector": {"confidence": round(rng.uniform(0.55, 0.97), 2), "model": "demo"}} if cam else None,
         )
-        dispatcher = rng.choice(dispatchers)
-        if open_cases and rng.random() < 0.03:  # a second sighting of a known problem
-            target = rng.choice(open_cases)
-            if target.status.is_open and target.status is not CaseStatus.SUSPENDED:
-                svc.merge_case(case.id, dispatcher, into=target.id, note="重复上报，合并", at=now)
-                continue
-        if t > now - timedelta(hours=36):
-            open_cases.append(case)
-
-        def due(delta):
-            nonlocal t
-            t = t + delta
-            return t < now
-
-        if case.status is CaseStatus.REPORTED:
-            if not due(step(5, 90)):
-                continue
-            if rng.random() < 0.05:
-                svc.verify_case(case.id, dispatcher, valid=False, note="现场核实不存在", at=t)
-                continue
-            svc.verify_case(case.id, dispatcher, valid=True, at=t)
-        if not due(step(2, 30)):
-            continue
-        if rng.random() < 0.02:
-            svc.void_case(case.id, dispatcher, reason="重复上报，已作废", at=t)
-            continue
-        svc.file_case(case.id, dispatcher, at=t)
-        for attempt in range(3):
-            if not due(step(3, 50)):
-                break
-            capable = [w for w in (owners[grid.id] or workers) if cat in w.skills] or workers
-            worker = rng.choice(capable) if attempt == 0 else rng.choice(workers)
-            svc.dispatch_case(case.id, dispatcher, assignee_id=worker.id, at=t)
-            if not due(step(2, 25)):
-                break
-            if rng.random() < 0.04:
-                svc.return_case(case.id, worker, reason="非本部门职责，申请回退", at=t)
-                continue
-            svc.accept_case(case.id, worker, at=t)
-            if not due(step(10, 60)):
-                break
-            svc.handle_case(case.id, worker, photos=[_photo(rng, f"B{i}")], note="已到达现场", at=t)
-            if rng.random() < 0.03:
-                svc.suspend_case(case.id, dispatcher, reason="需协调产权单位，暂缓处理", at=t)
-                break
-            if rng.random() < 0.05 and due(step(30, 90)):
-                svc.request_delay(case.id, worker, minutes=240, reason="需调配机械", at=t)
-                if due(step(5, 30)):
-                    svc.decide_delay(case.id, dispatcher, approve=True, at=t)
-            limit = cat.handle_minutes
-            if not due(step(limit * 0.1, limit * (1.3 if rng.random() < 0.1 else 0.8))):
-                break
-            svc.feedback_case(case.id, worker, photos=[_photo(rng, f"A{i}")], note="已处置完毕", at=t)
-            if not due(step(10, 900)):
-                break
-            checker = rng.choice([w for w in workers if w.id != worker.id])
-            if rng.random() < 0.1:
-                svc.check_case(case.id, checker, passed=False, note="现场仍有残留，返工", at=t)
-                continue
-            svc.check_case(case.id, checker, passed=True, at=t)
-            if source is Source.CITIZEN and rng.random() < 0.7 and due(step(30, 600)):
-                rating = rng.choices((5, 4, 3, 2, 1), weights=(55, 25, 10, 6, 4))[0]
-                svc.evaluate_case(case.id, actor, rating=rating, comment="处理及时" if rating >= 4 else "",
-                                  at=t)
-                if rating <= 2:
-                    continue
-            break
-    rows = db.session.execute(
-        select(svc.Case.status, db.func.count()).group_by(svc.Case.status)
-    ).all()
+        ctx["actor"] = actor
+        try:
+            _drive(case, rng, ctx, t, target)
+        except _Stop:
+            pass
+        if case.status.is_open and t > now - timedelta(hours=36):
+            ctx["open"].append(case)
+    rows = db.session.execute(select(svc.Case.status, db.func.count()).group_by(svc.Case.status)).all()
     return {s.value: n for s, n in rows}
 
 

@@ -38,7 +38,7 @@ def load_holidays(path: str | Path = DEFAULT_HOLIDAYS) -> int:
     """Upsert holidays and make-up workdays from a YAML file; return how many days were loaded."""
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         raise ValidationError(_l("Cannot read %(path)s: %(err)s"), path=str(path), err=str(exc)) from exc
     rows = []
     for kind, is_workday in (("holidays", False), ("workdays", True)):

@@ -25,7 +25,7 @@ from app.services.calendar import get_calendar
 from app.services.catalog import get_category
 from app.services.grids import grid_for_point, point_sql
 from app.services.media import store_image
-from dispatch.lifecycle import PHASE_OF, Action, CaseStatus, Phase, next_status
+from dispatch.lifecycle import PHASE_OF, Action, CaseStatus, Phase, allowed_actions, next_status
 
 A = Action
 S = CaseStatus
@@ -452,7 +452,7 @@ def merge_case(case_id: int, actor: User, *, into: int | str, note: str = "", at
     first, second = sorted((int(case_id), target_ref.id))
     locked = {first: _lock(first), second: _lock(second)}
     case, target = locked[int(case_id)], locked[target_ref.id]
-    if not target.status.is_open:
+    if A.ADD_EVIDENCE not in allowed_actions(target.status):
         raise Conflict(_l("Cases can only be merged into an open case."))
     _apply(case, A.MERGE, actor, at=at, note=_text(note, MAX_NOTE), data={"into": target.number})
     case.merged_into_id = target.id

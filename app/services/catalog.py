@@ -60,7 +60,7 @@ def load_categories(path: str | Path = DEFAULT_FILE) -> dict:
     """Upsert classes and categories from YAML; deactivate categories no longer listed."""
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         raise ValidationError(_l("Cannot read %(path)s: %(err)s"), path=str(path), err=str(exc)) from exc
     classes = [
         {"code": str(c["code"]), "name_zh": str(c["zh"]), "name_en": str(c["en"])} for c in doc.get("classes") or []

@@ -37,7 +37,9 @@ def inspect_image(data: bytes, max_pixels: int) -> tuple[str, str, int, int]:
             img.load()  # decode fully: truncated or corrupt files fail here
     except ValidationError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, for headers far beyond any limit
+        raise ValidationError(_l("The photo has too many pixels.")) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ValidationError(_l("The file is not a readable image.")) from exc
     mime, ext = _FORMATS[fmt]
     return mime, ext, w, h

@@ -1,0 +1,64 @@
+"""Photo validation (decoded, not trusted by name) and content-addressed storage."""
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from app.errors import ValidationError
+from app.models.cases import MediaKind
+from app.services.media import inspect_image, media_path, store_image
+from tests.factories import jpeg, png
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A tiny file whose header claims a huge image (a decompression bomb)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+
+
+def test_real_images_pass():
+    assert inspect_image(jpeg(size=(40, 30)), 10_000)[:2] == ("image/jpeg", "jpg")
+    assert inspect_image(png(), 10_000)[2:] == (8, 8)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"hello world", b"\xff\xd8\xff\xe0" + b"\0" * 50, jpeg()[:60]],
+    ids=["empty", "text", "jpeg-magic-only", "truncated"],
+)
+def test_non_images_are_refused(data):
+    with pytest.raises(ValidationError):
+        inspect_image(data, 10_000_000)
+
+
+def test_decompression_bomb_refused_from_header():
+    with pytest.raises(ValidationError) as err:  # beyond Pillow's own guard
+        inspect_image(_png_header_only(50_000, 50_000), 40_000_000)
+    assert "too many pixels" in err.value.message
+    with pytest.raises(ValidationError) as err:  # beyond our configured limit only
+        inspect_image(_png_header_only(5_000, 5_000), 1_000_000)
+    assert "5000×5000" in err.value.message
+
+
+def test_other_formats_refused():
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, "GIF")
+    with pytest.raises(ValidationError):
+        inspect_image(buf.getvalue(), 10_000)
+
+
+def test_storage_is_content_addressed_and_deduplicated(app):
+    data = jpeg((10, 20, 30))
+    a = store_image(data, MediaKind.EVIDENCE)
+    b = store_image(data, MediaKind.AFTER)
+    assert a.sha256 == b.sha256 and a.path == b.path
+    path = media_path(a)
+    assert path.read_bytes() == data and path.name == f"{a.sha256}.jpg"
+    assert Path(app.config["MEDIA_ROOT"]) in path.parents
+    assert not list(path.parent.glob(".up-*"))  # no temporary files left behind
