@@ -9,7 +9,8 @@ from tests.factories import EAST, WEST, collection, grid_feature
 
 def test_grids_import_cli(app, tmp_path):
     good = tmp_path / "g.geojson"
-    good.write_text(json.dumps(collection(grid_feature("330100001001001", WEST), grid_feature("330100001001002", EAST))))
+    doc = collection(grid_feature("330100001001001", WEST), grid_feature("330100001001002", EAST))
+    good.write_text(json.dumps(doc))
     r = app.test_cli_runner().invoke(args=["grids", "import", str(good)])
     assert r.exit_code == 0 and "imported 2 new" in r.output
     bad = tmp_path / "b.geojson"

@@ -15,7 +15,8 @@ def _points(pixels, noise_m=0.0, seed=0):
     ground = apply_homography(H_TRUE, pixels) + rng.normal(0, noise_m, (len(pixels), 2))
     to_ll = Transformer.from_crs(f"+proj=aeqd +lat_0={LAT0} +lon_0={LON0} +units=m", "EPSG:4326", always_xy=True)
     lon, lat = to_ll.transform(ground[:, 0], ground[:, 1])
-    return [{"px": list(map(float, p)), "lonlat": [float(a), float(b)]} for p, a, b in zip(pixels, lon, lat, strict=True)]
+    return [{"px": list(map(float, p)), "lonlat": [float(a), float(b)]}
+            for p, a, b in zip(pixels, lon, lat, strict=True)]
 
 
 PIXELS = np.array([[100, 700], [1800, 720], [300, 400], [1600, 420], [960, 900], [960, 500]], float)
