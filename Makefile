@@ -38,7 +38,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -f -d app/translations
+	$(BIN)/pybabel compile -f -d app/translations >/dev/null
 
 # Regenerate the message catalogue after changing user-facing strings.
 messages: $(VENV)/.installed
