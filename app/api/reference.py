@@ -43,9 +43,7 @@ def list_grids():
 def lookup_grid():
     """The grid covering lon/lat, or null."""
     args = parse(POSITION_FIELDS, request.args)
-    from app.services.cases import _coords
-
-    grid = grids.grid_for_point(*_coords(args["lon"], args["lat"]))
+    grid = grids.grid_for_point(*grids.parse_lonlat(args["lon"], args["lat"]))
     return jsonify({"grid": {"code": grid.code, "name": grid.name} if grid else None})
 
 

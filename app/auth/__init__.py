@@ -30,8 +30,8 @@ def _load_from_token(req) -> User | None:
     user = user_for_token(header[7:].strip())
     if user is not None:
         g.token_auth = True
-        # Token use is recorded even on read-only requests.
-        db.session.commit()
+        if db.session.dirty:  # last use is recorded (coarsely) even on read-only requests
+            db.session.commit()
     return user
 
 

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from rq import Queue
 
 from app.extensions import db, get_redis
@@ -54,6 +54,7 @@ def _run(func, args, kwargs):
         raise
     finally:
         db.session.remove()
+        g.pop("_cache", None)  # workers keep one app context: nothing cached may outlive the job
 
 
 def get_queue(name: str = "default") -> Queue:

@@ -23,7 +23,7 @@ from app.models.types import utcnow
 from app.services import audit, policy
 from app.services.calendar import get_calendar
 from app.services.catalog import get_category
-from app.services.grids import grid_for_point, point_sql
+from app.services.grids import grid_for_point, parse_lonlat, point_sql
 from app.services.media import store_image
 from dispatch.lifecycle import PHASE_OF, Action, CaseStatus, Phase, allowed_actions, next_status
 
@@ -80,6 +80,14 @@ def _text(value, limit: int, *, required: bool = False, label=_l("note")) -> str
     return value
 
 
+def _whole(value) -> int:
+    """An int from user input, or 0 (out of every valid range) when it is not a whole number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _deadline(case: Case, start: datetime, phase: Phase) -> datetime:
     cat = case.category
     return get_calendar().add(start, getattr(cat, f"{phase.value}_minutes"), cat.time_basis)
@@ -114,16 +122,6 @@ def _next_number(at: datetime) -> str:
         {"d": day},
     ).scalar_one()
     return f"{day:%Y%m%d}-{seq:05d}"
-
-
-def _coords(lon, lat) -> tuple[float, float]:
-    try:
-        lon, lat = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise ValidationError(_l("A location (longitude and latitude) is required.")) from None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90) or lon != lon or lat != lat:
-        raise ValidationError(_l("The location is not a valid longitude/latitude."))
-    return lon, lat
 
 
 def _clear_assignment(case: Case) -> None:
@@ -178,7 +176,7 @@ def report_case(
         if existing is not None:
             return existing, False
     cat = get_category(category_code)
-    lon, lat = _coords(lon, lat)
+    lon, lat = parse_lonlat(lon, lat)
     description = _text(description, MAX_DESCRIPTION, label=_l("description"))
     address = _text(address, 255, label=_l("address"))
     if priority is not None and priority not in (1, 2, 3, 4):
@@ -334,10 +332,7 @@ def evaluate_case(case_id: int, actor: User, *, rating, comment: str = "", at=No
     """评价: the reporter rates a closed case 1–5; ≤ 2 reopens it as rework."""
     at = at or utcnow()
     case = _begin(case_id, actor, A.EVALUATE)
-    try:
-        rating = int(rating)
-    except (TypeError, ValueError):
-        rating = 0
+    rating = _whole(rating)
     if not 1 <= rating <= 5:
         raise ValidationError(_l("The rating must be a whole number from 1 to 5."))
     if case.status is S.CLOSED and case.rated_at is not None:
@@ -370,10 +365,7 @@ def request_delay(case_id: int, actor: User, *, minutes, reason: str, at=None) -
     """延期申请: the assignee asks for more handling time."""
     at = at or utcnow()
     case = _begin(case_id, actor, A.REQUEST_DELAY)
-    try:
-        minutes = int(minutes)
-    except (TypeError, ValueError):
-        minutes = 0
+    minutes = _whole(minutes)
     if not 1 <= minutes <= MAX_DELAY_MINUTES:
         raise ValidationError(_l("The delay must be between 1 and %(n)d minutes."), n=MAX_DELAY_MINUTES)
     reason = _text(reason, 500, required=True, label=_l("reason"))

@@ -29,6 +29,17 @@ class GridImport:
     codes: list[str] = field(default_factory=list)
 
 
+def parse_lonlat(lon, lat) -> tuple[float, float]:
+    """Validated (lon, lat) floats from user input, or a 400 saying what is wrong."""
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise ValidationError(_l("A location (longitude and latitude) is required.")) from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # NaN fails these comparisons too
+        raise ValidationError(_l("The location is not a valid longitude/latitude."))
+    return lon, lat
+
+
 def point_sql(lon: float, lat: float):
     """A PostGIS point expression in SRID 4326."""
     return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -13,8 +14,10 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import ApiToken, Camera, Department, Role, User
 from app.models.types import utcnow
+from app.services.grids import parse_lonlat, point_sql
 
 TOKEN_PREFIX = "uo_"
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 MIN_PASSWORD = 8
 
@@ -84,7 +87,9 @@ def user_for_token(token: str) -> User | None:
     ).first()
     if row is None or not row.user.active:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
+        row.last_used_at = now  # coarse on purpose: no write on every API call
     return row.user
 
 
@@ -98,10 +103,7 @@ def revoke_token(token: str) -> None:
 
 def report_position(user: User, lon, lat, *, at=None) -> User:
     """Record a worker's last known position (from the mobile app or a simulator)."""
-    from app.services.cases import _coords  # one place validates coordinates
-    from app.services.grids import point_sql
-
-    lon, lat = _coords(lon, lat)
+    lon, lat = parse_lonlat(lon, lat)
     user.last_position = point_sql(lon, lat)
     user.last_seen_at = at or utcnow()
     return user

@@ -52,3 +52,19 @@ def test_periodic_jobs_register_with_rq_cron(app):
         assert p.queue in app.config["RQ_QUEUES"] and p.timeout > 0 and (p.interval or p.cron)
         sched.register(p.func, queue_name=p.queue, interval=p.interval, cron=p.cron, job_timeout=p.timeout)
     assert [j.func_name for j in sched.get_jobs()] == ["app.jobs.tasks.verify_audit_chain"]
+
+
+@job
+def _holidays_seen():
+    from app.services.calendar import get_calendar
+
+    return len(get_calendar().holidays)
+
+
+def test_jobs_in_one_worker_context_do_not_share_cached_calendars(app):
+    """A worker keeps one app context for all jobs; each job must read the calendar afresh."""
+    assert _holidays_seen() == 0
+    # Another process (e.g. an admin running `flask calendar load`) adds a holiday.
+    db.session.execute(db.text("INSERT INTO holidays (day, is_workday, name) VALUES ('2026-12-31', false, 'x')"))
+    db.session.commit()
+    assert _holidays_seen() == 1

@@ -221,3 +221,22 @@ def test_openapi_documents_every_api_route(app, client):
         assert path in documented, path
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert method.lower() in spec["paths"][path], (path, method)
+
+
+def test_token_use_is_recorded_coarsely(client, world):
+    from datetime import timedelta
+
+    from app.models import ApiToken
+
+    headers = token_for(world.worker)
+    client.get("/api/v1/me", headers=headers)
+    first = db.session.scalars(db.select(ApiToken.last_used_at)).one()
+    assert first is not None
+    client.get("/api/v1/me", headers=headers)
+    db.session.expire_all()
+    assert db.session.scalars(db.select(ApiToken.last_used_at)).one() == first  # no write per request
+    db.session.execute(db.update(ApiToken).values(last_used_at=first - timedelta(minutes=6)))
+    db.session.commit()
+    client.get("/api/v1/me", headers=headers)
+    db.session.expire_all()
+    assert db.session.scalars(db.select(ApiToken.last_used_at)).one() > first
