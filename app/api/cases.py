@@ -10,6 +10,7 @@ from flask import current_app, jsonify, request, send_file
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.api import bp
 from app.api.inputs import Field, bbox_arg, parse, photos
@@ -130,7 +131,10 @@ def list_cases():
     page = max(1, paging.get("page", 1))
     size = min(max(1, paging.get("page_size", 100)), current_app.config["API_PAGE_SIZE_MAX"])
     total = db.session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = db.session.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(size).offset((page - 1) * size))
+    rows = db.session.scalars(
+        q.options(selectinload(Case.grid), selectinload(Case.assignee))  # no query per feature
+        .order_by(Case.reported_at.desc(), Case.id.desc()).limit(size).offset((page - 1) * size)
+    )
     return jsonify({
         "type": "FeatureCollection",
         "features": [case_feature(c) for c in rows],
