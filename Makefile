@@ -19,6 +19,7 @@ demo: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed demo
 	@echo "Open http://127.0.0.1:$(PORT) and sign in with one of the accounts above."
+	@if [ -n "$$DISPLAY" ] && command -v xdg-open >/dev/null; then (sleep 4; xdg-open http://127.0.0.1:$(PORT)) & fi
 	DEMO_MODE=1 $(BIN)/flask serve-all --port $(PORT)
 
 test: setup
