@@ -1,0 +1,332 @@
+"""Routing: which grid worker gets which filed case.
+
+Pure decision code shared by production (the auto-dispatch job) and the simulator. A round takes the
+pending cases and the workers' current state and returns assignments plus the cases that must wait,
+each with its reason. Cost is in minutes (lower is better):
+
+    travel        straight-line distance × detour ÷ street speed
+  + handle        learned expected handling time of this worker for this category
+  + workload      minutes of work already queued ahead of this case (and earlier picks in this round)
+  + lateness      minutes the expected completion passes the handling deadline (weighted heavily)
+  + rework        expected minutes lost to a failed fix (learned rework rate)
+  + satisfaction  learned citizen dissatisfaction (5 − mean rating)
+  + neighbour     penalty when the worker comes from a neighbouring grid instead of the owner (属地)
+  + wide          larger penalty for a worker from beyond the neighbouring grids
+  + repeat        penalty for the worker whose fix of this very case already failed
+
+Candidates are the owners of the case's grid, the workers of neighbouring grids and, further down, any
+eligible worker within `wide_radius_km`; the neighbour and wide penalties make the owner win unless the
+owner is saturated (属地 first), as a dispatch centre sends help across grids only when it must.
+Binding is late: a case is only queued behind work that starts within `commit_horizon_min`, otherwise it waits for the next round,
+because someone nearby may free up sooner — unless its deadline is near, then any free slot will do.
+Cases of one priority level are matched together by an optimal assignment (Hungarian method on each
+connected group of cases and workers); urgent levels go first. Nothing is dropped: a case nobody can
+take now is returned with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from dispatch.learning import Stats
+
+BIG = 1e9
+OWNER, NEIGHBOUR, WIDE = 0, 1, 2  # candidate tiers
+WAIT_BUSY = "every eligible worker nearby is busy; waiting for the next round"
+WAIT_FULL = "every worker on duty is at capacity"
+WAIT_QUEUE = "queued behind more urgent cases"
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Weights of the cost terms (minutes per unit); see the module docstring. Set from configuration."""
+
+    travel: float = 1.0
+    handle: float = 1.0
+    workload: float = 1.0
+    lateness: float = 4.0
+    rework: float = 60.0
+    satisfaction: float = 8.0
+    neighbour: float = 15.0
+    wide: float = 30.0  # penalty for a worker from beyond the neighbouring grids (跨网格调度)
+    wide_radius_km: float = 5.0
+    repeat_failure: float = 60.0
+    speed_kmh: float = 15.0
+    detour: float = 1.3
+    max_position_age_min: float = 30.0
+    outside_grid_radius_km: float = 3.0
+    # Late binding: a case is only queued behind work that starts within this horizon; otherwise it waits
+    # for the next round (someone may free up sooner) — unless its deadline is near.
+    commit_horizon_min: float = 10.0
+    at_risk_margin_min: float = 45.0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, float]) -> Weights:
+        """Weights from a mapping (e.g. parsed JSON config); unknown keys are an error."""
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown dispatch weights: {sorted(unknown)}")
+        return cls(**{k: float(v) for k, v in values.items()})
+
+
+@dataclass
+class WorkerState:
+    """What routing needs to know about one worker right now (mutated as a round assigns)."""
+
+    id: int
+    lon: float
+    lat: float
+    skills: frozenset[str]
+    grids: frozenset[int]
+    capacity: int
+    department_type: str | None = None
+    open_tasks: int = 0
+    queued_min: float = 0.0
+    on_duty: bool = True
+    position_age_min: float = 0.0
+
+
+@dataclass(frozen=True)
+class CaseRequest:
+    """A filed case waiting for a worker."""
+
+    id: int
+    category: str
+    lon: float
+    lat: float
+    grid_id: int | None
+    due_in_min: float  # minutes from now until its handling deadline if dispatched now
+    priority: int = 3
+    department_type: str | None = None
+    failed_by: Mapping[int, int] = field(default_factory=dict)  # worker id → failed fixes of this case
+    exclude: frozenset[int] = frozenset()  # e.g. the worker whose offer just expired
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One decision, with the cost terms that explain it."""
+
+    case_id: int
+    worker_id: int
+    cost: float
+    terms: dict
+
+
+@dataclass
+class Plan:
+    """The outcome of one routing round."""
+
+    assignments: list[Assignment]
+    waiting: dict[int, str]  # case id → why it waits
+
+
+StatsLookup = Callable[[int, str], Stats]
+
+
+def distance_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 12742.0 * math.asin(math.sqrt(a))
+
+
+def travel_min(km: float, w: Weights) -> float:
+    """Minutes to cover `km` of straight line through streets."""
+    return km * w.detour / w.speed_kmh * 60.0
+
+
+def can_take(case: CaseRequest, worker: WorkerState, w: Weights) -> bool:
+    """Hard rules: on duty, fresh position, free capacity, the skill (or the department), not excluded."""
+    return (
+        worker.on_duty
+        and worker.position_age_min <= w.max_position_age_min
+        and worker.open_tasks < worker.capacity
+        and (case.category in worker.skills
+             or (case.department_type is not None and case.department_type == worker.department_type))
+        and worker.id not in case.exclude
+        and case.failed_by.get(worker.id, 0) < 2  # twice failed on this case: someone else now
+    )
+
+
+def terms(case: CaseRequest, worker: WorkerState, st: Stats, w: Weights, *, tier: int = 0, extra_queue: float = 0.0):
+    """The cost terms (minutes) of giving `case` to `worker` after `extra_queue` more minutes of work."""
+    km = distance_km(worker.lon, worker.lat, case.lon, case.lat)
+    t = {
+        "travel": travel_min(km, w),
+        "handle": st.handle_min,
+        "workload": worker.queued_min + extra_queue,
+    }
+    completion = t["travel"] + t["handle"] + t["workload"]
+    t["lateness"] = max(0.0, completion - case.due_in_min)
+    t["rework"] = st.rework_rate
+    t["satisfaction"] = max(0.0, 5.0 - st.satisfaction)
+    t["neighbour"] = 1.0 if tier == NEIGHBOUR else 0.0
+    t["wide"] = 1.0 if tier == WIDE else 0.0
+    t["repeat_failure"] = 1.0 if case.failed_by.get(worker.id, 0) == 1 else 0.0
+    t["km"] = km
+    return t
+
+
+def weigh(t: dict, w: Weights) -> float:
+    """Total cost of a set of terms."""
+    return (
+        w.travel * t["travel"] + w.handle * t["handle"] + w.workload * t["workload"]
+        + w.lateness * t["lateness"] + w.rework * t["rework"] + w.satisfaction * t["satisfaction"]
+        + w.neighbour * t["neighbour"] + w.wide * t["wide"] + w.repeat_failure * t["repeat_failure"]
+    )
+
+
+def _owners_index(workers: Iterable[WorkerState]) -> dict[int, list[WorkerState]]:
+    idx: dict[int, list[WorkerState]] = defaultdict(list)
+    for wk in workers:
+        for g in wk.grids:
+            idx[g].append(wk)
+    return idx
+
+
+def candidates(
+    case: CaseRequest,
+    owners: Mapping[int, list[WorkerState]],
+    neighbours: Mapping[int, Iterable[int]],
+    everyone: list[WorkerState],
+    stats: StatsLookup,
+    w: Weights,
+) -> tuple[list[tuple[WorkerState, bool]], str]:
+    """Eligible (worker, tier) pairs for a case (OWNER, NEIGHBOUR, WIDE); or an empty list and the reason."""
+    if case.grid_id is None:  # outside every grid: whoever is close enough
+        near = [(wk, NEIGHBOUR) for wk in everyone if can_take(case, wk, w)
+                and distance_km(wk.lon, wk.lat, case.lon, case.lat) <= w.outside_grid_radius_km]
+        return near, "" if near else "no eligible worker near this place"
+    pairs = [(wk, OWNER) for wk in owners.get(case.grid_id, ()) if can_take(case, wk, w)]
+    seen = {wk.id for wk, _ in pairs}
+    for g in neighbours.get(case.grid_id, ()):
+        for wk in owners.get(g, ()):
+            if wk.id not in seen and can_take(case, wk, w):
+                seen.add(wk.id)
+                pairs.append((wk, NEIGHBOUR))
+    for wk in everyone:
+        if wk.id not in seen and can_take(case, wk, w) and \
+                distance_km(wk.lon, wk.lat, case.lon, case.lat) <= w.wide_radius_km:
+            pairs.append((wk, WIDE))
+    if pairs:
+        return pairs, ""
+    return [], "no worker on duty nearby has the skill and room for it"
+
+
+def _components(pairs: dict[int, list]) -> list[tuple[list[int], list[int]]]:
+    """Connected groups of cases and workers (union–find over case–worker edges)."""
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for cid, cands in pairs.items():
+        find(("c", cid))
+        for wk, _ in cands:
+            ra, rb = find(("c", cid)), find(("w", wk.id))
+            if ra != rb:
+                parent[ra] = rb
+    groups: dict = defaultdict(lambda: ([], set()))
+    for cid, cands in pairs.items():
+        root = find(("c", cid))
+        groups[root][0].append(cid)
+        groups[root][1].update(wk.id for wk, _ in cands)
+    return [(cases, sorted(ws)) for cases, ws in groups.values()]
+
+
+def plan(
+    cases: Iterable[CaseRequest],
+    workers: Iterable[WorkerState],
+    stats: StatsLookup,
+    w: Weights = Weights(),
+    neighbours: Mapping[int, Iterable[int]] | None = None,
+    max_cases: int = 300,
+) -> Plan:
+    """One routing round: optimal assignment per priority level, urgent first. Mutates worker states.
+
+    Under overload only the `max_cases` most pressing cases (priority, then deadline) are considered;
+    the rest wait for the next round, so a round stays fast however long the queue grows.
+    """
+    workers = [wk for wk in workers if wk.on_duty and wk.open_tasks < wk.capacity]
+    by_id = {wk.id: wk for wk in workers}
+    owners = _owners_index(workers)
+    neighbours = neighbours or {}
+    out = Plan([], {})
+    ordered = sorted(cases, key=lambda c: (c.priority, c.due_in_min, c.id))
+    if not workers:
+        out.waiting = {c.id: WAIT_FULL for c in ordered}
+        return out
+    for c in ordered[max_cases:]:
+        out.waiting[c.id] = WAIT_QUEUE
+    levels: dict[int, list[CaseRequest]] = defaultdict(list)
+    for c in ordered[:max_cases]:
+        levels[c.priority].append(c)
+    for level in sorted(levels):
+        batch = {c.id: c for c in levels[level]}
+        pairs = {}
+        for c in batch.values():
+            cands, why = candidates(c, owners, neighbours, workers, stats, w)
+            if cands:
+                pairs[c.id] = cands
+            else:
+                out.waiting[c.id] = why
+        for case_ids, worker_ids in _components(pairs):
+            _solve(case_ids, worker_ids, batch, pairs, by_id, stats, w, out)
+    return out
+
+
+def _solve(case_ids, worker_ids, batch, pairs, by_id, stats, w, out) -> None:
+    """Optimal assignment inside one connected group; each worker offers as many slots as it has room."""
+    slots = []  # (worker, k): the worker's k-th new task this round
+    for wid in worker_ids:
+        wk = by_id[wid]
+        room = min(wk.capacity - wk.open_tasks, len(case_ids))
+        slots.extend((wk, k) for k in range(room))
+    col = defaultdict(list)
+    for j, (wk, _) in enumerate(slots):
+        col[wk.id].append(j)
+    cost = np.full((len(case_ids), len(slots)), BIG)
+    cache = {}
+    for i, cid in enumerate(case_ids):
+        case = batch[cid]
+        for wk, tier in pairs[cid]:
+            st = stats(wk.id, case.category)
+            for j in col[wk.id]:
+                k = slots[j][1]
+                t = terms(case, wk, st, w, tier=tier, extra_queue=k * st.handle_min)
+                at_risk = case.due_in_min - (t["travel"] + t["handle"]) < w.at_risk_margin_min
+                if t["workload"] > w.commit_horizon_min and not at_risk:
+                    continue  # late binding: do not queue it far ahead yet
+                cost[i, j] = weigh(t, w)
+                cache[(i, j)] = t
+    rows, cols = linear_sum_assignment(cost)
+    taken = set()
+    for i, j in zip(rows, cols, strict=True):
+        cid = case_ids[i]
+        if cost[i, j] >= BIG:
+            out.waiting[cid] = WAIT_BUSY
+            continue
+        wk = slots[j][0]
+        t = cache[(i, j)]
+        out.assignments.append(Assignment(cid, wk.id, round(float(cost[i, j]), 2),
+                                          {k: round(v, 2) for k, v in t.items()}))
+        taken.add(cid)
+    # Update states after the whole group so costs above saw the round's starting point plus slot order.
+    for a in out.assignments:
+        if a.case_id in taken:
+            wk = by_id[a.worker_id]
+            wk.open_tasks += 1
+            wk.queued_min += a.terms["travel"] + a.terms["handle"]
+    for cid in case_ids:
+        if cid not in taken and cid not in out.waiting:
+            out.waiting[cid] = WAIT_BUSY
