@@ -16,12 +16,12 @@ each with its reason. Cost is in minutes (lower is better):
 
 Candidates are the owners of the case's grid, the workers of neighbouring grids and, further down, any
 eligible worker within `wide_radius_km`; the neighbour and wide penalties make the owner win unless the
-owner is saturated (属地 first), as a dispatch centre sends help across grids only when it must.
-Binding is late: a case is only queued behind work that starts within `commit_horizon_min`, otherwise
-it waits for the next round, because someone nearby may free up sooner — unless its deadline is near,
-then any free slot will do. Cases of one priority level are matched together by an optimal assignment (Hungarian method on each
-connected group of cases and workers); urgent levels go first. Nothing is dropped: a case nobody can
-take now is returned with the reason.
+owner is saturated (属地 first), as a dispatch centre sends help across grids only when it must. Binding
+is late: a case is only queued behind work that starts within `commit_horizon_min`, otherwise it waits
+for the next round, because someone nearby may free up sooner — unless its deadline is near, then any
+free slot will do. Cases of one priority level are matched together by an optimal assignment (Hungarian
+method on each connected group of cases and workers); urgent levels go first. Nothing is dropped: a case
+nobody can take now is returned with the reason.
 """
 
 from __future__ import annotations
