@@ -130,11 +130,9 @@ StatsLookup = Callable[[int, str], Stats]
 
 
 def distance_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 12742.0 * math.asin(math.sqrt(a))
+    """Ground distance; equirectangular, within 0.5 % of the great circle over a city."""
+    kx = 111.320 * math.cos(math.radians((lat1 + lat2) / 2))
+    return math.hypot((lon2 - lon1) * kx, (lat2 - lat1) * 110.574)
 
 
 def travel_min(km: float, w: Weights) -> float:
@@ -183,6 +181,44 @@ def weigh(t: dict, w: Weights) -> float:
     )
 
 
+class SpatialIndex:
+    """Workers bucketed in ~1 km cells, to find the nearest eligible ones without scanning everybody."""
+
+    CELL_DEG = 0.01
+
+    def __init__(self, workers: Iterable[WorkerState]):
+        self.cells: dict[tuple[int, int], list[WorkerState]] = defaultdict(list)
+        for wk in workers:
+            self.cells[self._cell(wk.lon, wk.lat)].append(wk)
+
+    def _cell(self, lon: float, lat: float) -> tuple[int, int]:
+        return int(math.floor(lon / self.CELL_DEG)), int(math.floor(lat / self.CELL_DEG))
+
+    def nearest(self, case: CaseRequest, w: Weights, *, radius_km: float | None = None, k: int = 8,
+                exclude: set[int] = frozenset()) -> list[WorkerState]:
+        """Up to `k` eligible workers nearest to the case within the radius, nearest first."""
+        radius_km = w.wide_radius_km if radius_km is None else radius_km
+        cx, cy = self._cell(case.lon, case.lat)
+        cell_km = self.CELL_DEG * 111.32 * math.cos(math.radians(case.lat))  # the narrower side of a cell
+        found: list[tuple[float, WorkerState]] = []
+        for ring in range(int(radius_km / cell_km) + 2):
+            for dx in range(-ring, ring + 1):
+                for dy in range(-ring, ring + 1):
+                    if max(abs(dx), abs(dy)) != ring:
+                        continue
+                    for wk in self.cells.get((cx + dx, cy + dy), ()):
+                        if wk.id in exclude or not can_take(case, wk, w):
+                            continue
+                        d = distance_km(wk.lon, wk.lat, case.lon, case.lat)
+                        if d <= radius_km:
+                            found.append((d, wk))
+            # Anything in a further ring is at least ring × cell_km away.
+            if len(found) >= k and sorted(found, key=lambda t: t[0])[k - 1][0] <= ring * cell_km:
+                break
+        found.sort(key=lambda t: (t[0], t[1].id))
+        return [wk for _, wk in found[:k]]
+
+
 def _owners_index(workers: Iterable[WorkerState]) -> dict[int, list[WorkerState]]:
     idx: dict[int, list[WorkerState]] = defaultdict(list)
     for wk in workers:
@@ -195,14 +231,13 @@ def candidates(
     case: CaseRequest,
     owners: Mapping[int, list[WorkerState]],
     neighbours: Mapping[int, Iterable[int]],
-    everyone: list[WorkerState],
+    everyone: SpatialIndex,
     stats: StatsLookup,
     w: Weights,
 ) -> tuple[list[tuple[WorkerState, bool]], str]:
     """Eligible (worker, tier) pairs for a case (OWNER, NEIGHBOUR, WIDE); or an empty list and the reason."""
     if case.grid_id is None:  # outside every grid: whoever is close enough
-        near = [(wk, NEIGHBOUR) for wk in everyone if can_take(case, wk, w)
-                and distance_km(wk.lon, wk.lat, case.lon, case.lat) <= w.outside_grid_radius_km]
+        near = [(wk, NEIGHBOUR) for wk in everyone.nearest(case, w, radius_km=w.outside_grid_radius_km)]
         return near, "" if near else "no eligible worker near this place"
     pairs = [(wk, OWNER) for wk in owners.get(case.grid_id, ()) if can_take(case, wk, w)]
     seen = {wk.id for wk, _ in pairs}
@@ -211,10 +246,8 @@ def candidates(
             if wk.id not in seen and can_take(case, wk, w):
                 seen.add(wk.id)
                 pairs.append((wk, NEIGHBOUR))
-    for wk in everyone:
-        if wk.id not in seen and can_take(case, wk, w) and \
-                distance_km(wk.lon, wk.lat, case.lon, case.lat) <= w.wide_radius_km:
-            pairs.append((wk, WIDE))
+    if not any(wk.queued_min <= w.commit_horizon_min for wk, _ in pairs):  # locals all tied up: look wider
+        pairs += [(wk, WIDE) for wk in everyone.nearest(case, w, exclude=seen)]
     if pairs:
         return pairs, ""
     return [], "no worker on duty nearby has the skill and room for it"
@@ -260,6 +293,7 @@ def plan(
     workers = [wk for wk in workers if wk.on_duty and wk.open_tasks < wk.capacity]
     by_id = {wk.id: wk for wk in workers}
     owners = _owners_index(workers)
+    index = SpatialIndex(workers)
     neighbours = neighbours or {}
     out = Plan([], {})
     ordered = sorted(cases, key=lambda c: (c.priority, c.due_in_min, c.id))
@@ -275,7 +309,7 @@ def plan(
         batch = {c.id: c for c in levels[level]}
         pairs = {}
         for c in batch.values():
-            cands, why = candidates(c, owners, neighbours, workers, stats, w)
+            cands, why = candidates(c, owners, neighbours, index, stats, w)
             if cands:
                 pairs[c.id] = cands
             else:
@@ -286,7 +320,11 @@ def plan(
 
 
 def _solve(case_ids, worker_ids, batch, pairs, by_id, stats, w, out) -> None:
-    """Optimal assignment inside one connected group; each worker offers as many slots as it has room."""
+    """Optimal assignment inside one connected group; each worker offers as many slots as it has room.
+
+    Costs are computed here as plain numbers (the hot loop); the explanatory terms are built afterwards
+    for the chosen pairs only, with `terms`/`weigh`, which give the same total.
+    """
     slots = []  # (worker, k): the worker's k-th new task this round
     for wid in worker_ids:
         wk = by_id[wid]
@@ -296,37 +334,43 @@ def _solve(case_ids, worker_ids, batch, pairs, by_id, stats, w, out) -> None:
     for j, (wk, _) in enumerate(slots):
         col[wk.id].append(j)
     cost = np.full((len(case_ids), len(slots)), BIG)
-    cache = {}
+    chosen_tier = {}
     for i, cid in enumerate(case_ids):
         case = batch[cid]
         for wk, tier in pairs[cid]:
             st = stats(wk.id, case.category)
-            for j in col[wk.id]:
-                k = slots[j][1]
-                t = terms(case, wk, st, w, tier=tier, extra_queue=k * st.handle_min)
-                at_risk = case.due_in_min - (t["travel"] + t["handle"]) < w.at_risk_margin_min
-                if t["workload"] > w.commit_horizon_min and not at_risk:
-                    continue  # late binding: do not queue it far ahead yet
-                cost[i, j] = weigh(t, w)
-                cache[(i, j)] = t
+            travel = travel_min(distance_km(wk.lon, wk.lat, case.lon, case.lat), w)
+            fixed = (w.travel * travel + w.handle * st.handle_min + w.rework * st.rework_rate
+                     + w.satisfaction * max(0.0, 5.0 - st.satisfaction)
+                     + (w.neighbour if tier == NEIGHBOUR else 0.0) + (w.wide if tier == WIDE else 0.0)
+                     + (w.repeat_failure if case.failed_by.get(wk.id, 0) == 1 else 0.0))
+            at_risk = case.due_in_min - (travel + st.handle_min) < w.at_risk_margin_min
+            for k, j in enumerate(col[wk.id]):
+                queue = wk.queued_min + k * st.handle_min  # the k-th new task waits for k others
+                if queue > w.commit_horizon_min and not at_risk:
+                    break  # late binding: do not queue it far ahead yet (later slots wait even longer)
+                late = max(0.0, travel + st.handle_min + queue - case.due_in_min)
+                cost[i, j] = fixed + w.workload * queue + w.lateness * late
+            chosen_tier[(i, wk.id)] = tier
     rows, cols = linear_sum_assignment(cost)
-    taken = set()
+    made = []
     for i, j in zip(rows, cols, strict=True):
         cid = case_ids[i]
         if cost[i, j] >= BIG:
             out.waiting[cid] = WAIT_BUSY
             continue
-        wk = slots[j][0]
-        t = cache[(i, j)]
-        out.assignments.append(Assignment(cid, wk.id, round(float(cost[i, j]), 2),
-                                          {k: round(v, 2) for k, v in t.items()}))
-        taken.add(cid)
-    # Update states after the whole group so costs above saw the round's starting point plus slot order.
-    for a in out.assignments:
-        if a.case_id in taken:
-            wk = by_id[a.worker_id]
-            wk.open_tasks += 1
-            wk.queued_min += a.terms["travel"] + a.terms["handle"]
+        wk, k = slots[j]
+        case = batch[cid]
+        st = stats(wk.id, case.category)
+        t = terms(case, wk, st, w, tier=chosen_tier[(i, wk.id)], extra_queue=k * st.handle_min)
+        made.append(Assignment(cid, wk.id, round(float(cost[i, j]), 2), {n: round(v, 2) for n, v in t.items()}))
+    out.assignments.extend(made)
+    # Update states after the whole group: the costs above all saw the round's starting point.
+    for a in made:
+        wk = by_id[a.worker_id]
+        wk.open_tasks += 1
+        wk.queued_min += a.terms["travel"] + a.terms["handle"]
+    done = {a.case_id for a in made}
     for cid in case_ids:
-        if cid not in taken and cid not in out.waiting:
+        if cid not in done and cid not in out.waiting:
             out.waiting[cid] = WAIT_BUSY
