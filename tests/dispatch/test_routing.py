@@ -28,7 +28,8 @@ def flat(_w, _c):
 
 
 def test_distance_is_haversine():
-    assert distance_km(120.0, 30.0, 120.01, 30.0) == pytest.approx(0.9640, rel=1e-3)  # equirectangular; the great circle is 0.963 km
+    # Equirectangular; the great circle gives 0.963 km.
+    assert distance_km(120.0, 30.0, 120.01, 30.0) == pytest.approx(0.9640, rel=1e-3)
 
 
 @pytest.mark.parametrize(
