@@ -51,6 +51,10 @@ class Config:
     # Base map tiles; intranets point this at their own tile server.
     MAP_TILE_URL = _env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     DEMO_MODE = _env("DEMO_MODE", "0") == "1"
+    # Routing weights as JSON, e.g. {"lateness": 6, "neighbour": 20}; see dispatch/routing.py.
+    DISPATCH_WEIGHTS = _env("DISPATCH_WEIGHTS", "{}")
+    ACCEPT_TIMEOUT_MIN = float(_env("ACCEPT_TIMEOUT_MIN", "15"))  # offer not accepted → next best worker
+    WARN_SHARE = float(_env("WARN_SHARE", "0.8"))  # share of the handling limit that triggers a warning
     API_PAGE_SIZE_MAX = 500
 
 

@@ -116,6 +116,7 @@ ACTION_LABELS = {
     "void": _l("void"),
     "merge": _l("merge"),
     "add_evidence": _l("add evidence"),
+    "escalate": _l("escalate"),
 }
 
 

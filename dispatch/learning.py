@@ -87,3 +87,14 @@ def learn(table: dict, worker_id: int, category: str, category_prior: Stats, out
     pooled = replace(outcome, handle_min=outcome.handle_min / max(category_prior.handle_min, 1e-6))
     okey = (worker_id, OVERALL)
     table[okey] = update(table.get(okey) or overall_prior(), pooled, **kw)
+
+
+def rate(stats: Stats, rating: int, *, alpha: float = 0.2, prior_weight: int = 3) -> Stats:
+    """Fold a later citizen rating into the satisfaction figure only."""
+    step = max(alpha, 1.0 / (stats.n + prior_weight + 1))
+    return replace(stats, satisfaction=stats.satisfaction + step * (rating - stats.satisfaction))
+
+
+def typical_handle_min(handle_limit_min: float) -> float:
+    """Prior handling time of a category: a fifth of its handling limit, between 10 and 90 minutes."""
+    return min(90.0, max(10.0, 0.2 * handle_limit_min))

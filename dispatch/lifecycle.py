@@ -63,6 +63,7 @@ class Action(enum.StrEnum):
     VOID = "void"
     MERGE = "merge"
     ADD_EVIDENCE = "add_evidence"
+    ESCALATE = "escalate"  # overdue: the dispatcher and supervisor are alerted (status unchanged)
 
 
 class Phase(enum.StrEnum):
@@ -105,6 +106,7 @@ TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus | None] = {
     **{(s, A.SUSPEND): S.SUSPENDED for s in _SUSPENDABLE},
     **{(s, A.VOID): S.VOID for s in _VOIDABLE},
     **{(s, A.ADD_EVIDENCE): SAME for s in _EVIDENCE_OK},
+    **{(s, A.ESCALATE): SAME for s in (S.FILED, S.DISPATCHED, S.ACCEPTED, S.HANDLING, S.RESOLVED)},
 }
 # RESUME goes back to wherever the case was suspended from; handled in `next_status`.
 

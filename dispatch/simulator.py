@@ -358,7 +358,7 @@ def profiles_from_categories(categories: list[dict]) -> list[CategoryProfile]:
         limits = c["limits"]
         stretch = 3.0 if c.get("basis", "working") == "working" else 1.0
         due = (limits["dispatch"] + limits["handle"]) * stretch
-        handle = min(90.0, max(10.0, 0.2 * limits["handle"]))
+        handle = learning.typical_handle_min(limits["handle"])
         weight = 2.0 if c.get("detectable") else 1.0
         out.append(CategoryProfile(c["code"], weight, handle, due, c.get("department", "urban_management")))
     return out

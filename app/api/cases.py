@@ -18,6 +18,8 @@ from app.api.serializers import case_detail, case_feature
 from app.auth import roles_required
 from app.errors import Forbidden, NotFound, ValidationError
 from app.extensions import db, limiter
+from app.jobs import tasks
+from app.jobs.tasks import kick
 from app.models import Case, Grid, Media, Role
 from app.models.people import STAFF_ROLES
 from app.services import cases as svc
@@ -174,6 +176,10 @@ def case_verb(case_id: int, verb: str):
         args["photos"] = photos()
     case = spec.func(case_id, current_user, **args)
     db.session.commit()
+    if case.status is CaseStatus.FILED:  # filed, reworked, reopened or returned: route it now
+        kick(tasks.auto_dispatch)
+    if verb in ("check", "evaluate"):
+        kick(tasks.learn_outcomes, queue="default")
     return jsonify(case_detail(case, current_user, svc.timeline(case)))
 
 

@@ -61,6 +61,9 @@ def build_spec() -> dict:
         "/grids": {"get": _op("Unit grids as GeoJSON", params=[_q("bbox")], secured=False)},
         "/grids/lookup": {"get": _op("Grid covering a point", params=[_q("lon", "number"), _q("lat", "number")],
                                      secured=False)},
+        "/kpis": {"get": _op("KPIs: on-time closure, closure, rework, delay, time to close, satisfaction, "
+                             "first-time fix, dispatch accuracy",
+                             params=[_q("from"), _q("to"), _q("group_by")])},
         "/me": {"get": _op("The signed-in user")},
         "/me/position": {"post": _op("Report the device's position", body=_schema(POSITION_FIELDS))},
         "/me/duty": {"post": _op("Go on or off duty", body=_schema(DUTY_FIELDS))},

@@ -13,7 +13,7 @@ from app.api.serializers import category_json, me_json
 from app.auth import roles_required
 from app.extensions import db
 from app.models import Department, Role
-from app.services import catalog, grids, users
+from app.services import catalog, grids, kpis, users
 
 POSITION_FIELDS = [Field("lon", float, True), Field("lat", float, True)]
 DUTY_FIELDS = [Field("on_duty", bool, True)]
@@ -45,6 +45,14 @@ def lookup_grid():
     args = parse(POSITION_FIELDS, request.args)
     grid = grids.grid_for_point(*grids.parse_lonlat(args["lon"], args["lat"]))
     return jsonify({"grid": {"code": grid.code, "name": grid.name} if grid else None})
+
+
+@bp.get("/kpis")
+@roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+def get_kpis():
+    """Closed-loop KPIs for cases reported in [from, to), optionally per grid, worker, category or day."""
+    start, end = kpis.period(request.args.get("from"), request.args.get("to"))
+    return jsonify(kpis.compute(start, end, request.args.get("group_by") or None))
 
 
 @bp.get("/me")

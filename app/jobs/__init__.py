@@ -91,5 +91,10 @@ def periodic_jobs() -> list[Periodic]:
     from app.jobs import tasks
 
     return [
+        Periodic(tasks.sweep, queue="dispatch", timeout=60, interval=60),
+        Periodic(tasks.expire_offers, queue="dispatch", timeout=120, interval=60),
+        Periodic(tasks.watch_deadlines, queue="dispatch", timeout=120, interval=60),
+        Periodic(tasks.assign_checks, queue="dispatch", timeout=120, interval=60),
+        Periodic(tasks.learn_outcomes, queue="default", timeout=300, interval=300),
         Periodic(tasks.verify_audit_chain, queue="maintenance", timeout=900, cron="17 * * * *"),
     ]

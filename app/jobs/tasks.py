@@ -1,15 +1,18 @@
-"""Job functions (enqueued by the app or declared in `periodic_jobs`)."""
+"""Job functions: each reloads what it needs by id or query, runs in an app context, commits once."""
 
 from __future__ import annotations
 
 import json
+import logging
 
 from app.extensions import get_redis
-from app.jobs import job
+from app.jobs import enqueue, job
 from app.models.types import utcnow
+from app.services import dispatching
 from app.services.audit import verify_chain
 
 AUDIT_KEY = "urbanops:audit:last_verify"
+log = logging.getLogger(__name__)
 
 
 @job
@@ -22,3 +25,54 @@ def verify_audit_chain() -> dict:
     }
     get_redis().set(AUDIT_KEY, json.dumps(result))
     return result
+
+
+@job
+def auto_dispatch() -> dict:
+    """One routing round over the filed cases."""
+    return dispatching.auto_dispatch()
+
+
+@job
+def expire_offers() -> dict:
+    """Re-offer cases not accepted in time."""
+    return dispatching.expire_offers()
+
+
+@job
+def watch_deadlines() -> dict:
+    """Warn near deadlines, escalate past them."""
+    return dispatching.watch_deadlines()
+
+
+@job
+def assign_checks() -> dict:
+    """Give resolved cases a checker."""
+    return dispatching.assign_checks()
+
+
+@job
+def learn_outcomes() -> dict:
+    """Update worker statistics from checks and ratings."""
+    return dispatching.learn_outcomes()
+
+
+@job
+def sweep() -> dict:
+    """Re-enqueue what should have run but did not (e.g. Redis was down when a case was filed)."""
+    work = dispatching.pending_work()
+    if work["filed"]:
+        enqueue(auto_dispatch, queue="dispatch", timeout=120)
+    if work["unlearned"]:
+        enqueue(learn_outcomes, queue="default", timeout=300)
+    return work
+
+
+def kick(func, queue: str = "dispatch") -> bool:
+    """Enqueue a follow-up job right away; if Redis is unreachable the sweeper catches up later."""
+    try:
+        enqueue(func, queue=queue, timeout=120)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any queue failure must not fail the user's request
+        log.warning("could not enqueue %s (%s); the sweeper will pick it up", func.__name__, exc)
+        return False

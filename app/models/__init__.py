@@ -3,6 +3,7 @@
 from app.models.cameras import Camera, CameraZone
 from app.models.cases import Case, CaseCounter, CaseEvent, Media
 from app.models.catalog import Category, CategoryClass, Holiday
+from app.models.dispatching import Notification, SystemState, WorkerStat
 from app.models.geo import Grid, Region, RegionLevel
 from app.models.people import ApiToken, Department, Role, User, grid_owners, user_skills
 
@@ -19,10 +20,13 @@ __all__ = [
     "Grid",
     "Holiday",
     "Media",
+    "Notification",
     "Region",
     "RegionLevel",
     "Role",
+    "SystemState",
     "User",
+    "WorkerStat",
     "grid_owners",
     "user_skills",
 ]

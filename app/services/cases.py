@@ -88,6 +88,11 @@ def _whole(value) -> int:
         return 0
 
 
+def _minutes(start: datetime | None, end: datetime | None) -> float | None:
+    """Minutes from start to end, when both are known."""
+    return round((end - start).total_seconds() / 60, 2) if start and end else None
+
+
 def _deadline(case: Case, start: datetime, phase: Phase) -> datetime:
     cat = case.category
     return get_calendar().add(start, getattr(cat, f"{phase.value}_minutes"), cat.time_basis)
@@ -317,9 +322,10 @@ def check_case(case_id: int, actor: User, *, passed: bool, note: str = "", photo
     case = _begin(case_id, actor, A.CHECK_PASS)
     note = _text(note, MAX_NOTE, required=not passed, label=_l("reason"))
     media = _photos(photos, MediaKind.CHECK, actor)
-    previous = {"handler_id": case.handler_id, "assignee_id": case.assignee_id}
-    _apply(case, A.CHECK_PASS if passed else A.CHECK_FAIL, actor, at=at, note=note, media=media,
-           data=None if passed else previous)
+    # What learning needs survives the reset below: who handled it and how long the handling took.
+    handled = {"handler_id": case.handler_id, "assignee_id": case.assignee_id,
+               "handle_min": _minutes(case.accepted_at, case.resolved_at)}
+    _apply(case, A.CHECK_PASS if passed else A.CHECK_FAIL, actor, at=at, note=note, media=media, data=handled)
     if passed:
         case.closed_at = at
     else:
@@ -338,7 +344,7 @@ def evaluate_case(case_id: int, actor: User, *, rating, comment: str = "", at=No
     if case.status is S.CLOSED and case.rated_at is not None:
         raise Conflict(_l("This case has already been rated."))
     comment = _text(comment, 1000, label=_l("comment"))
-    _apply(case, A.EVALUATE, actor, at=at, note=comment, data={"rating": rating})
+    _apply(case, A.EVALUATE, actor, at=at, note=comment, data={"rating": rating, "handler_id": case.handler_id})
     case.rating, case.rating_comment, case.rated_at = rating, comment or None, at
     if rating <= 2:
         _apply(case, A.REOPEN, actor, at=at,
@@ -449,6 +455,14 @@ def merge_case(case_id: int, actor: User, *, into: int | str, note: str = "", at
     _apply(case, A.MERGE, actor, at=at, note=_text(note, MAX_NOTE), data={"into": target.number})
     case.merged_into_id = target.id
     _apply(target, A.ADD_EVIDENCE, actor, at=at, data={"merged_case": case.number})
+    return case
+
+
+def escalate_case(case_id: int, actor: User, *, due: datetime, phase: str, at=None) -> Case:
+    """超时督办: record that a deadline passed and the dispatcher and supervisor were alerted."""
+    at = at or utcnow()
+    case = _begin(case_id, actor, A.ESCALATE)
+    _apply(case, A.ESCALATE, actor, at=at, data={"due": due.isoformat(), "phase": phase})
     return case
 
 

@@ -51,7 +51,9 @@ def test_periodic_jobs_register_with_rq_cron(app):
     for p in periodic_jobs():
         assert p.queue in app.config["RQ_QUEUES"] and p.timeout > 0 and (p.interval or p.cron)
         sched.register(p.func, queue_name=p.queue, interval=p.interval, cron=p.cron, job_timeout=p.timeout)
-    assert [j.func_name for j in sched.get_jobs()] == ["app.jobs.tasks.verify_audit_chain"]
+    names = [j.func_name.rsplit(".", 1)[1] for j in sched.get_jobs()]
+    assert names == ["sweep", "expire_offers", "watch_deadlines", "assign_checks", "learn_outcomes",
+                     "verify_audit_chain"]
 
 
 @job
