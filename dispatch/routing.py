@@ -26,6 +26,7 @@ nobody can take now is returned with the reason.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -290,6 +291,18 @@ def plan(
     Under overload only the `max_cases` most pressing cases (priority, then deadline) are considered;
     the rest wait for the next round, so a round stays fast however long the queue grows.
     """
+    # A round allocates many short-lived objects; a cyclic-GC pass in the middle is the latency tail.
+    # Reference counting still frees them; collection resumes right after.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan(cases, workers, stats, w, neighbours, max_cases)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _plan(cases, workers, stats, w, neighbours, max_cases) -> Plan:
     workers = [wk for wk in workers if wk.on_duty and wk.open_tasks < wk.capacity]
     by_id = {wk.id: wk for wk in workers}
     owners = _owners_index(workers)
