@@ -203,6 +203,56 @@ def kpis_cmd(start, end, group_by, as_json):
                    f"mean_close_min={g['mean_close_min']} rework={g['rework_rate']}")
 
 
+demo_cli = AppGroup("demo", help="The live demo.")
+
+
+@demo_cli.command("field-force")
+@click.option("--base-url", default=lambda: f"http://127.0.0.1:{os.environ.get('PORT', '5000')}", show_default=True)
+@click.option("--workers", "n_workers", default=12, show_default=True, help="demo workers to animate")
+@click.option("--tick", default=2.0, show_default=True, help="seconds between rounds")
+def field_force(base_url, n_workers, tick):
+    """Animate demo workers, inspectors, citizens and a dispatcher through the HTTP API (DEMO_MODE only)."""
+    if not current_app.config["DEMO_MODE"]:
+        raise click.ClickException("the simulated field force runs only with DEMO_MODE=1")
+    from geoalchemy2.shape import to_shape
+    from sqlalchemy import select
+
+    from app.models import Grid, Role, User
+    from app.seed.field import FieldForce
+    from app.services.users import get_user, issue_token
+
+    workers = db.session.scalars(select(User).where(User.role == Role.WORKER, User.username.like("w%"),
+                                                    User.last_position.is_not(None)).order_by(User.id)
+                                 .limit(n_workers)).all()
+    tokens = {
+        "dispatcher": issue_token(get_user("dispatcher"), "demo field force"),
+        "citizens": [issue_token(u, "demo field force") for u in db.session.scalars(
+            select(User).where(User.role == Role.CITIZEN).order_by(User.id).limit(4))],
+        "workers": [],
+    }
+    for w in workers:
+        w.on_duty = True
+        p = to_shape(w.last_position)
+        tokens["workers"].append({"id": w.id, "token": issue_token(w, "demo field force"), "lon": p.x, "lat": p.y})
+    grids = [(p.x, p.y) for p in (to_shape(g.geom).representative_point() for g in db.session.scalars(select(Grid)))]
+    db.session.commit()
+    for _ in range(60):  # the web server may still be starting
+        try:
+            force = FieldForce(base_url, tokens, grids=grids)
+            break
+        except OSError:
+            time.sleep(1)
+    else:
+        raise click.ClickException(f"no platform answering at {base_url}")
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    click.echo(f"field force: {len(workers)} workers on {base_url}")
+    try:
+        force.run(lambda: bool(stopping), tick_s=tick)
+    except KeyboardInterrupt:
+        pass
+
+
 @click.command("worker")
 @click.option("--queues", default=None, help="comma-separated queue names (default: all)")
 @click.option("--processes", default=1, show_default=True, help="worker processes (RQ worker pool)")
@@ -249,6 +299,8 @@ def serve_all(host, port, web_workers):
         "worker": flask + ["worker"],
         "scheduler": flask + ["scheduler"],
     }
+    if current_app.config["DEMO_MODE"]:
+        procs["field-force"] = flask + ["demo", "field-force", "--base-url", f"http://{host}:{port}"]
     running = {name: subprocess.Popen(cmd) for name, cmd in procs.items()}
     click.echo(f"serving on http://{host}:{port}  (Ctrl-C stops web, worker and scheduler)")
 
@@ -279,5 +331,5 @@ def serve_all(host, port, web_workers):
 def register_cli(app) -> None:
     """Attach every command group to the app's CLI."""
     for cmd in (grids_cli, categories_cli, calendar_cli, users_cli, audit_cli, seed_cli, dispatch_cli, kpis_cmd,
-                worker_cmd, scheduler_cmd, serve_all):
+                demo_cli, worker_cmd, scheduler_cmd, serve_all):
         app.cli.add_command(cmd)

@@ -77,7 +77,8 @@ REPORT_FIELDS = [
     Field("client_request_id", str, description="idempotency key: a retry returns the first case"),
 ]
 
-LIST_FILTERS = ["status", "category", "grid", "assignee_id", "source", "bbox", "from", "to", "q", "page", "page_size"]
+LIST_FILTERS = ["status", "category", "grid", "assignee_id", "checker_id", "source", "bbox", "from", "to", "q",
+                "page", "page_size"]
 
 
 def _visible(case: Case) -> Case:
@@ -117,8 +118,9 @@ def list_cases():
         q = q.where(Case.category_code.in_(raw.split(",")))
     if raw := request.args.get("grid"):
         q = q.join(Grid, Grid.id == Case.grid_id).where(Grid.code == raw)
-    if raw := request.args.get("assignee_id"):
-        q = q.where(Case.assignee_id == parse([Field("assignee_id", int)], request.args)["assignee_id"])
+    for name, column in (("assignee_id", Case.assignee_id), ("checker_id", Case.checker_id)):
+        if request.args.get(name):
+            q = q.where(column == parse([Field(name, int)], request.args)[name])
     if raw := request.args.get("source"):
         q = q.where(Case.source == raw)
     if box := bbox_arg(request.args.get("bbox")):

@@ -64,6 +64,7 @@ def build_spec() -> dict:
         "/kpis": {"get": _op("KPIs: on-time closure, closure, rework, delay, time to close, satisfaction, "
                              "first-time fix, dispatch accuracy",
                              params=[_q("from"), _q("to"), _q("group_by")])},
+        "/workers": {"get": _op("Field workers with position, duty and open tasks (GeoJSON)")},
         "/me": {"get": _op("The signed-in user")},
         "/me/position": {"post": _op("Report the device's position", body=_schema(POSITION_FIELDS))},
         "/me/duty": {"post": _op("Go on or off duty", body=_schema(DUTY_FIELDS))},

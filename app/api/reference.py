@@ -55,6 +55,13 @@ def get_kpis():
     return jsonify(kpis.compute(start, end, request.args.get("group_by") or None))
 
 
+@bp.get("/workers")
+@roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+def list_workers():
+    """Field workers with position, duty and open tasks, as GeoJSON (the console's map layer)."""
+    return jsonify(users.workers_geojson())
+
+
 @bp.get("/me")
 @roles_required(*ANY_USER)
 def me():

@@ -103,7 +103,10 @@ def worker_states(now: datetime, *, lock: bool = True) -> tuple[list[WorkerState
     q = select(User).where(User.role.in_([Role.WORKER, Role.HANDLER]), User.active.is_(True),
                            User.on_duty.is_(True)).order_by(User.id)
     if lock:
-        q = q.with_for_update(of=User)
+        # NO KEY UPDATE: serialises rounds against each other, but not against foreign-key checks of
+        # other transactions (an event or case row naming this worker) — FOR UPDATE would deadlock
+        # with a verb that holds the event-chain lock and inserts an event by this worker.
+        q = q.with_for_update(of=User, key_share=True)
     users = list(db.session.scalars(q))
     ids = [u.id for u in users]
     table = _stats_table(ids)
@@ -340,6 +343,8 @@ def learn_outcomes(batch: int = 1000) -> dict:
         elif r.data.get("handle_min") is not None:
             outcome = learning.Outcome(float(r.data["handle_min"]), r.action is Action.CHECK_PASS)
             learning.learn(table, handler, r.category_code, prior, outcome)
+        else:
+            continue  # nothing to learn (e.g. a check recorded before handling times were kept)
         touched.update({(handler, r.category_code), (handler, learning.OVERALL)})
     for wid, cat in touched:
         st = table[(wid, cat)]

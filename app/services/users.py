@@ -115,3 +115,25 @@ def set_on_duty(user: User, on_duty: bool) -> User:
         raise ValidationError(_l("Only workers and handlers go on duty."))
     user.on_duty = bool(on_duty)
     return user
+
+
+def workers_geojson() -> dict:
+    """Workers and handlers with a known position, their duty and open tasks, as GeoJSON (built in SQL)."""
+    from sqlalchemy import text
+
+    rows = db.session.execute(text(
+        """
+        SELECT u.id, u.display_name, u.role, u.on_duty, u.capacity, u.last_seen_at,
+               ST_AsGeoJSON(u.last_position, 6)::json AS geometry,
+               (SELECT count(*) FROM cases c WHERE c.assignee_id = u.id
+                  AND c.status IN ('dispatched', 'accepted', 'handling')) AS open_tasks
+        FROM users u
+        WHERE u.role IN ('worker', 'handler') AND u.active AND u.last_position IS NOT NULL
+        ORDER BY u.id
+        """
+    )).mappings()
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": r["id"], "geometry": r["geometry"], "properties": {
+            "name": r["display_name"], "role": r["role"], "on_duty": r["on_duty"], "capacity": r["capacity"],
+            "open_tasks": r["open_tasks"], "last_seen_at": r["last_seen_at"].isoformat() if r["last_seen_at"] else None,
+        }} for r in rows]}

@@ -58,10 +58,33 @@
     el.hidden = false;
     el.innerHTML = `<button type="button" class="close" aria-label="×" onclick="this.parentNode.hidden=true">×</button><h2>${esc(p.number)} · ${esc(p.category_name)}</h2>
       <p><span class="badge">${esc(p.status_label)}</span> ${esc(p.address)}</p><p>${esc(p.description)}</p>
+      ${p.extra && p.extra.waiting ? `<p class="muted">⏳ ${esc(p.extra.waiting)}</p>` : ""}
       <h3>${esc(t.timeline)}</h3><ol>${p.timeline.map((e) =>
         `<li>${esc(when(e.at))} — ${esc(e.action_label)} (${esc(e.actor ? e.actor.name : e.actor_role)}) ${esc(e.note)}</li>`).join("")}</ol>`;
     el.parentNode.scrollTop = 0;  // the panel, not the page
     map.panTo([c.geometry.coordinates[1], c.geometry.coordinates[0]]);
+  }
+
+  const workerLayer = L.layerGroup().addTo(map);
+  async function loadWorkers() {
+    const fc = await getJSON("/api/v1/workers");
+    workerLayer.clearLayers();
+    L.geoJSON(fc, {
+      pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 5, weight: 2, color: "#fff",
+        fillColor: f.properties.on_duty ? "#0b4f8a" : "#95a5a6", fillOpacity: 1 }),
+      onEachFeature: (f, layer) => layer.bindTooltip(`${esc(f.properties.name)} · ${f.properties.on_duty
+        ? `${f.properties.open_tasks}/${f.properties.capacity} ${esc(t.open_tasks)}` : esc(t.off_duty)}`),
+    }).eachLayer((l) => workerLayer.addLayer(l));
+  }
+
+  async function loadKpis() {
+    const box = document.getElementById("kpis");
+    const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+    const k = (await getJSON("/api/v1/kpis?from=" + encodeURIComponent(midnight.toISOString()))).summary;
+    box.querySelectorAll("dd[data-k]").forEach((dd) => {
+      const v = k[dd.dataset.k];
+      dd.textContent = v == null ? "–" : ("pct" in dd.dataset ? `${(v * 100).toFixed(1)}%` : v);
+    });
   }
 
   document.getElementById("filters").addEventListener("change", loadCases);
@@ -70,6 +93,12 @@
     const li = e.target.closest("li[data-id]");
     if (li) showCase(li.dataset.id);
   });
+  const staff = !!document.getElementById("kpis");
   loadGrids().then(loadCases);
-  setInterval(loadCases, 30000);
+  setInterval(loadCases, 15000);
+  if (staff) {
+    loadWorkers(); loadKpis();
+    setInterval(loadWorkers, 10000);
+    setInterval(loadKpis, 30000);
+  }
 })();

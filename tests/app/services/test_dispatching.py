@@ -220,3 +220,35 @@ def test_sweeper_requeues_what_was_missed(app, town):
     db.session.commit()
     assert sweep()["filed"] == 1
     assert [j.func_name.rsplit(".", 1)[1] for j in get_queue("dispatch").jobs] == ["auto_dispatch"]
+
+
+def test_round_locks_do_not_block_foreign_keys_to_workers(app, town):
+    """A round holds the workers' rows; an event or notification naming a worker must not wait for it."""
+    import threading
+
+    from sqlalchemy import text
+
+    cast, west, _ = town
+    filed(cast, WEST_PT)
+    db.session.commit()
+    held, release = threading.Event(), threading.Event()
+
+    def round_holding_locks():
+        with app.app_context():
+            dsp.worker_states(utcnow())  # takes the worker row locks
+            held.set()
+            release.wait(10)
+            db.session.rollback()
+            db.session.remove()
+
+    t = threading.Thread(target=round_holding_locks)
+    t.start()
+    try:
+        assert held.wait(10)
+        db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
+        db.session.add(Notification(user_id=west.id, kind="task"))
+        db.session.flush()  # FK check on users(west): must not block
+        db.session.rollback()
+    finally:
+        release.set()
+        t.join()
