@@ -42,6 +42,8 @@ OWNER, NEIGHBOUR, WIDE = 0, 1, 2  # candidate tiers
 WAIT_BUSY = "every eligible worker nearby is busy; waiting for the next round"
 WAIT_FULL = "every worker on duty is at capacity"
 WAIT_QUEUE = "queued behind more urgent cases"
+WAIT_NO_WORKER = "no worker on duty nearby has the skill and room for it"
+WAIT_OUTSIDE = "no eligible worker near this place"
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ def candidates(
     """Eligible (worker, tier) pairs for a case (OWNER, NEIGHBOUR, WIDE); or an empty list and the reason."""
     if case.grid_id is None:  # outside every grid: whoever is close enough
         near = [(wk, NEIGHBOUR) for wk in everyone.nearest(case, w, radius_km=w.outside_grid_radius_km)]
-        return near, "" if near else "no eligible worker near this place"
+        return near, "" if near else WAIT_OUTSIDE
     pairs = [(wk, OWNER) for wk in owners.get(case.grid_id, ()) if can_take(case, wk, w)]
     seen = {wk.id for wk, _ in pairs}
     for g in neighbours.get(case.grid_id, ()):
@@ -251,7 +253,7 @@ def candidates(
         pairs += [(wk, WIDE) for wk in everyone.nearest(case, w, exclude=seen)]
     if pairs:
         return pairs, ""
-    return [], "no worker on duty nearby has the skill and room for it"
+    return [], WAIT_NO_WORKER
 
 
 def _components(pairs: dict[int, list]) -> list[tuple[list[int], list[int]]]:

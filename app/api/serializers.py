@@ -6,12 +6,14 @@ from datetime import datetime
 
 from flask import url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import to_shape
 
 from app.errors import ACTION_LABELS, STATUS_LABELS
 from app.models import Case, CaseEvent, Category, Media, Role, User
 from app.models.people import STAFF_ROLES
 from app.models.types import utcnow
+from dispatch import routing
 from dispatch.lifecycle import PHASE_OF, allowed_actions
 
 
@@ -36,6 +38,15 @@ def active_due(case: Case) -> datetime | None:
     """The deadline of the phase the case is in now."""
     phase = PHASE_OF.get(case.status)
     return getattr(case, f"{phase.value}_due_at") if phase else None
+
+
+WAITING_LABELS = {
+    routing.WAIT_BUSY: _l("Every eligible worker nearby is busy; it waits for the next round."),
+    routing.WAIT_FULL: _l("Every worker on duty is at capacity."),
+    routing.WAIT_QUEUE: _l("Queued behind more urgent cases."),
+    routing.WAIT_NO_WORKER: _l("No worker on duty nearby has the skill and room for it."),
+    routing.WAIT_OUTSIDE: _l("No eligible worker near this place."),
+}
 
 
 def category_json(cat: Category) -> dict:
@@ -153,6 +164,8 @@ def case_detail(case: Case, viewer: User, events: list[CaseEvent]) -> dict:
             "merged_into": case.merged_into.number if case.merged_into else None,
             "void_reason": case.void_reason,
             "extra": case.extra,
+            "waiting": str(WAITING_LABELS.get((case.extra or {}).get("waiting"), "")) or None
+            if case.status.value == "filed" else None,
             "allowed_actions": [a.value for a in allowed_actions(case.status)],
             "media": [media_json(m) for m in case.media],
             "timeline": [event_json(e) for e in events],

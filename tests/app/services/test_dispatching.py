@@ -252,3 +252,14 @@ def test_round_locks_do_not_block_foreign_keys_to_workers(app, town):
     finally:
         release.set()
         t.join()
+
+
+def test_waiting_reason_is_shown_in_the_users_language(client, town):
+    cast, west, east = town
+    case = filed(cast, WEST_PT, category="illegal_construction")
+    dsp.auto_dispatch()
+    db.session.commit()
+    from tests.factories import token_for
+
+    r = client.get(f"/api/v1/cases/{case.id}", headers=token_for(cast.dispatcher))
+    assert r.json["properties"]["waiting"] == "附近没有具备该技能且有余力的在岗人员。"
