@@ -111,7 +111,8 @@ class FieldForce:
     """Plays every role of the loop against a running platform, one tick at a time."""
 
     def __init__(self, base: str, tokens: dict, *, seed: int = 11, speed_kmh: float = 15.0,
-                 time_scale: float = 20.0, report_every_s: float = 20.0, grids: list | None = None):
+                 time_scale: float = 20.0, report_every_s: float = 20.0, grids: list | None = None,
+                 handle_s: tuple[float, float] = (10, 40), rate_share: float = 0.5, fail_share: float = 0.08):
         self.rng = random.Random(seed)
         self.dispatcher = Client(base, tokens["dispatcher"])
         self.citizens = [Client(base, t) for t in tokens["citizens"]]
@@ -120,6 +121,7 @@ class FieldForce:
         self.report_every_s, self.last_report = report_every_s, 0.0
         self.grids = grids or []
         self.categories = [c["code"] for c in self.dispatcher.get("/api/v1/categories")]
+        self.handle_s, self.rate_share, self.fail_share = handle_s, rate_share, fail_share
         self.last_tick = time.monotonic()
 
     def tick(self) -> dict:
@@ -142,7 +144,7 @@ class FieldForce:
         for citizen in self.citizens:
             for c in citizen.get("/api/v1/cases?status=closed&page_size=20")["features"]:
                 detail = citizen.get(f"/api/v1/cases/{c['id']}")["properties"]
-                if detail["rating"] is None and self.rng.random() < 0.5:
+                if detail["rating"] is None and self.rng.random() < self.rate_share:
                     rating = self.rng.choices((5, 4, 3, 2, 1), weights=(60, 22, 9, 5, 4))[0]
                     citizen.post(f"/api/v1/cases/{c['id']}/evaluate", {"rating": rating})
                     done["rated"] += 1
@@ -180,11 +182,11 @@ class FieldForce:
             if arrived:
                 w.api.post(f"/api/v1/cases/{target['id']}/handle", {"note": "已到达现场"},
                            photos=[photo(self.rng, "before")])
-                w.busy_until[target["id"]] = now + self.rng.uniform(10, 40)
+                w.busy_until[target["id"]] = now + self.rng.uniform(*self.handle_s)
                 done["handled"] += 1
         w.api.post("/api/v1/me/position", {"lon": round(w.lon, 6), "lat": round(w.lat, 6)})
         for t in w.api.get(f"/api/v1/cases?checker_id={w.id}&status=resolved&page_size=5")["features"]:
-            passed = self.rng.random() > 0.08
+            passed = self.rng.random() >= self.fail_share
             w.api.post(f"/api/v1/cases/{t['id']}/check", {"passed": passed, "note": "" if passed else "仍有残留"})
             done["checked"] += 1
 
