@@ -28,8 +28,8 @@ from dispatch.learning import prior  # noqa: E402
 from dispatch.routing import CaseRequest, Weights, WorkerState, plan  # noqa: E402
 from dispatch.simulator import City, SimConfig, profiles_from_categories, simulate  # noqa: E402
 
-FIGURES = ["cases", "mean_close_min", "median_close_min", "p90_close_min", "on_time_pct", "rework_pct",
-           "travel_km", "utilisation", "fairness_jain", "mean_satisfaction"]
+FIGURES = ["cases", "mean_close_min", "floor_close_min", "median_close_min", "p90_close_min", "on_time_pct",
+           "rework_pct", "travel_km", "utilisation", "fairness_jain", "mean_satisfaction"]
 
 
 def compare(seeds: int, hours: float, workers: int, load: float) -> dict:

@@ -6,13 +6,11 @@ past timestamps, so timelines, deadlines, the audit chain and KPIs are all genui
 
 from __future__ import annotations
 
-import io
 import math
 import random
 from datetime import timedelta
 
 from geoalchemy2.shape import to_shape
-from PIL import Image, ImageDraw
 from pyproj import Transformer
 from shapely.geometry import Point
 from sqlalchemy import select
@@ -22,6 +20,7 @@ from app.models import Camera, CameraZone, Category, Department, Grid, Role, Use
 from app.models.cases import Source
 from app.models.types import utcnow
 from app.seed.district import GRIDS_FILE
+from app.seed.field import photo
 from app.services import cases as svc
 from app.services.calendar import load_holidays
 from app.services.catalog import load_categories
@@ -60,20 +59,6 @@ def demo_accounts(password: str) -> list[dict]:
         {"username": "h-san", "role": "handler", "password": password},
         {"username": "citizen1", "role": "citizen", "password": password},
     ]
-
-
-def _photo(rng: random.Random, label: str) -> bytes:
-    """A small, unique JPEG standing in for a field photo."""
-    img = Image.new("RGB", (160, 120), tuple(rng.randrange(40, 220) for _ in range(3)))
-    draw = ImageDraw.Draw(img)
-    for _ in range(6):
-        x, y = rng.randrange(160), rng.randrange(120)
-        draw.rectangle([x, y, x + rng.randrange(10, 50), y + rng.randrange(10, 40)],
-                       fill=tuple(rng.randrange(256) for _ in range(3)))
-    draw.text((6, 6), label, fill=(255, 255, 255))
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=70)
-    return buf.getvalue()
 
 
 def _random_point(rng: random.Random, poly) -> tuple[float, float]:
@@ -221,7 +206,7 @@ def _drive(case, rng, ctx, t, target):
         done()
         if not step(10, 60):
             return
-        svc.handle_case(case.id, worker, photos=[_photo(rng, f"B{case.id}")], note="已到达现场", at=clock["t"])
+        svc.handle_case(case.id, worker, photos=[photo(rng, f"B{case.id}")], note="已到达现场", at=clock["t"])
         if target is CaseStatus.SUSPENDED or (target is None and rng.random() < 0.03):
             svc.suspend_case(case.id, dispatcher, reason="需协调产权单位，暂缓处理", at=clock["t"])
             return
@@ -233,7 +218,7 @@ def _drive(case, rng, ctx, t, target):
         limit = cat.handle_minutes
         if not step(limit * 0.1, limit * (1.3 if rng.random() < 0.1 else 0.8)):
             return
-        svc.feedback_case(case.id, worker, photos=[_photo(rng, f"A{case.id}")], note="已处置完毕", at=clock["t"])
+        svc.feedback_case(case.id, worker, photos=[photo(rng, f"A{case.id}")], note="已处置完毕", at=clock["t"])
         done()
         if not step(10, 900):
             return
@@ -291,7 +276,7 @@ def _history(rng, n_cases, categories, grids, users, citizens, workers, cameras)
         case, _ = svc.report_case(
             actor, category_code=cat.code, lon=lon, lat=lat, source=source, camera_id=cam.id if cam else None,
             description=f"{cat.name_zh}，请尽快处理。", address=f"{grid.name}附近",
-            photos=[_photo(rng, f"E{i}")], at=t,
+            photos=[photo(rng, f"E{i}")], at=t,
             extra={"detector": {"confidence": round(rng.uniform(0.55, 0.97), 2), "model": "demo"}} if cam else None,
         )
         ctx["actor"] = actor

@@ -67,12 +67,13 @@ class Client:
         return self._send("POST", path, out.getvalue(), f"multipart/form-data; boundary={boundary}")
 
 
-def photo(rng: random.Random, label: str) -> bytes:
-    """A small JPEG standing in for a phone photo."""
-    img = Image.new("RGB", (320, 240), tuple(rng.randrange(60, 200) for _ in range(3)))
+def photo(rng: random.Random, label: str, size: tuple[int, int] = (320, 240)) -> bytes:
+    """A small, unique JPEG standing in for a phone photo."""
+    w, h = size
+    img = Image.new("RGB", size, tuple(rng.randrange(60, 200) for _ in range(3)))
     d = ImageDraw.Draw(img)
     for _ in range(8):
-        x, y = rng.randrange(320), rng.randrange(240)
+        x, y = rng.randrange(w), rng.randrange(h)
         d.ellipse([x, y, x + rng.randrange(20, 80), y + rng.randrange(20, 60)],
                   fill=tuple(rng.randrange(256) for _ in range(3)))
     d.text((8, 8), label, fill=(255, 255, 255))
