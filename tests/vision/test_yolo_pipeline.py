@@ -125,7 +125,7 @@ def test_live_stream_reconnects(tmp_path):
 
     threading.Thread(target=appear).start()
     got = []
-    for ts, frame in src.frames(stop=lambda: len(got) >= 12):
+    for _ts, frame in src.frames(stop=lambda: len(got) >= 12):
         got.append(frame)
     assert len(got) == 12 and isinstance(got[0], np.ndarray)
     assert src.health.errors >= 1  # it was not there at first
