@@ -330,6 +330,9 @@ def serve_all(host, port, web_workers):
 
 def register_cli(app) -> None:
     """Attach every command group to the app's CLI."""
+    from app.cli_vision import vision_cli
+
+    app.cli.add_command(vision_cli)
     for cmd in (grids_cli, categories_cli, calendar_cli, users_cli, audit_cli, seed_cli, dispatch_cli, kpis_cmd,
                 demo_cli, worker_cmd, scheduler_cmd, serve_all):
         app.cli.add_command(cmd)

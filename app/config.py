@@ -55,6 +55,15 @@ class Config:
     DISPATCH_WEIGHTS = _env("DISPATCH_WEIGHTS", "{}")
     ACCEPT_TIMEOUT_MIN = float(_env("ACCEPT_TIMEOUT_MIN", "15"))  # offer not accepted → next best worker
     WARN_SHARE = float(_env("WARN_SHARE", "0.8"))  # share of the handling limit that triggers a warning
+
+    VISION_WEIGHTS = _env("VISION_WEIGHTS", str(BASE_DIR / "instance" / "models" / "demo.pt"))
+    VISION_CLASSMAP = _env("VISION_CLASSMAP", "")  # YAML {model class: category}; empty = names as they are
+    VISION_DEVICE = _env("VISION_DEVICE", "cpu")  # or "cuda:0"
+    VISION_IMGSZ = int(_env("VISION_IMGSZ", "640"))
+    VISION_CONF = float(_env("VISION_CONF", "0.25"))
+    VISION_RULES = _env("VISION_RULES", "")  # YAML {category: {dwell_s: …, min_conf: …}} over the defaults
+    DEDUPE_RADIUS_M = float(_env("DEDUPE_RADIUS_M", "50"))
+    DEDUPE_HOURS = float(_env("DEDUPE_HOURS", "24"))
     API_PAGE_SIZE_MAX = 500
 
 

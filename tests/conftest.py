@@ -7,6 +7,7 @@ every table except the reference categories is truncated and the Redis test db i
 from __future__ import annotations
 
 import contextvars
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,10 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db, get_redis
+from vision.synth import make_dataset
+from vision.train import SYNTHETIC, train
 
+os.environ["YOLO_OFFLINE"] = "1"  # never reach for the hub
 ROOT = Path(__file__).resolve().parent.parent
 KEEP = {"alembic_version", "spatial_ref_sys", "categories", "category_classes"}
 
@@ -82,6 +86,21 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+# --- a tiny YOLO trained once per session on generated shapes (real training, loading and inference) ---
+TINY = os.path.join(os.path.dirname(__file__), "..", "vision", "models", "yolo11t.yaml")
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("synth"), train=256, val=16, size=160)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(synthetic_data, tmp_path_factory):
+    return train(synthetic_data, model=os.path.abspath(TINY), epochs=10, imgsz=160, batch=8,
+                 project=tmp_path_factory.mktemp("runs"), name="tiny", verbose=False, **SYNTHETIC)
 
 
 @pytest.fixture

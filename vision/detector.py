@@ -37,10 +37,8 @@ class Detector(Protocol):
         ...
 
 
-def load_classmap(path: str | Path | None, model_names: Mapping[int, str] | None = None) -> dict[str, str]:
-    """{model class name: category code or "@vehicle"} from YAML; without a file, names map to themselves."""
-    if path is None:
-        return {n: n for n in (model_names or {}).values()}
+def load_classmap(path: str | Path) -> dict[str, str]:
+    """{model class name: category code or "@vehicle"} from a YAML file (no file: use the model's names)."""
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

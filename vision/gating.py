@@ -7,14 +7,17 @@ import numpy as np
 
 
 class ChangeGate:
-    """Mean absolute difference of a small grey thumbnail against the last inferred frame.
+    """Share of a small grey thumbnail's pixels that changed against the last inferred frame.
 
-    A slowly growing pile changes too little between two frames to pass the threshold, so a static scene
-    is re-checked at least every `recheck_s` seconds of the frames' own clock.
+    A share, not a mean: a small object appearing in a wide view moves the mean by almost nothing but
+    changes a clear cluster of pixels. A slowly growing pile changes too little between two frames to
+    pass, so a static scene is re-checked at least every `recheck_s` seconds of the frames' own clock.
     """
 
-    def __init__(self, threshold: float = 3.0, recheck_s: float = 30.0, size: tuple[int, int] = (64, 36)):
-        self.threshold, self.recheck_s, self.size = threshold, recheck_s, size
+    def __init__(self, pixel_threshold: int = 20, area_threshold: float = 0.002, recheck_s: float = 30.0,
+                 size: tuple[int, int] = (96, 54)):
+        self.pixel_threshold, self.area_threshold = pixel_threshold, area_threshold
+        self.recheck_s, self.size = recheck_s, size
         self.reference: np.ndarray | None = None
         self.last_ts: float | None = None
         self.passed = self.skipped = 0
@@ -28,7 +31,8 @@ class ChangeGate:
         """True when the frame differs enough from the last inferred one, or the re-check is due."""
         small = self.thumb(frame)
         due = self.reference is None or self.last_ts is None or ts - self.last_ts >= self.recheck_s
-        changed = not due and float(np.mean(cv2.absdiff(small, self.reference))) > self.threshold
+        changed = not due and float(np.mean(cv2.absdiff(small, self.reference) > self.pixel_threshold)) \
+            > self.area_threshold
         if due or changed:
             self.reference, self.last_ts = small, ts
             self.passed += 1

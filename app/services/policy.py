@@ -17,9 +17,9 @@ _STAFF = set(STAFF_ROLES)
 ROLE_RULES: dict[Action, set[Role]] = {
     A.REPORT: {R.CITIZEN, R.WORKER, R.HANDLER, R.SYSTEM, *_STAFF},
     A.ADD_EVIDENCE: {R.CITIZEN, R.WORKER, R.HANDLER, R.SYSTEM, *_STAFF},
-    A.VERIFY: {R.WORKER, *_STAFF},
+    A.VERIFY: {R.WORKER, R.SYSTEM, *_STAFF},  # SYSTEM: confident camera findings
     A.INVALIDATE: {R.WORKER, *_STAFF},
-    A.FILE: _STAFF,
+    A.FILE: _STAFF | {R.SYSTEM},
     A.DISPATCH: _STAFF | {R.SYSTEM},  # SYSTEM: the auto-dispatcher
     A.ACCEPT: {R.WORKER, R.HANDLER},
     A.HANDLE: {R.WORKER, R.HANDLER},

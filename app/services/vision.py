@@ -1,0 +1,108 @@
+"""Camera findings become work orders through the same case service as every other source.
+
+A confirmed violation near an open case of the same category (within DEDUPE_RADIUS_M metres, reported
+within DEDUPE_HOURS) adds evidence to that case instead of opening a new one. Confident findings are
+verified and filed by the automation at once (so dispatch picks them up); the others wait in the 核实
+queue for a person. Evidence (annotated frame and crop) is stored like any photo, with its sha256.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select, text
+
+from app.errors import NotFound, ValidationError
+from app.extensions import db
+from app.models import Camera, Case
+from app.models.cases import Source
+from app.models.types import utcnow
+from app.services import cases as svc
+from app.services.dispatching import system_user
+from vision.calibration import CalibrationError, GroundCalibration, calibrate
+from vision.pipeline import Found
+from vision.rules import Zone
+
+log = logging.getLogger(__name__)
+OPEN = ("reported", "verified", "filed", "dispatched", "accepted", "handling", "resolved", "suspended")
+
+
+def get_camera(ref: str | int) -> Camera:
+    """A camera by code or id, or 404."""
+    q = select(Camera).where(Camera.code == str(ref))
+    if str(ref).isdigit():
+        q = select(Camera).where((Camera.id == int(ref)) | (Camera.code == str(ref)))
+    cam = db.session.scalars(q).first()
+    if cam is None:
+        raise NotFound(f"no camera {ref}")
+    return cam
+
+
+def camera_setup(camera: Camera) -> dict:
+    """Zones, calibration and position for the camera's pipeline (plain values, no ORM)."""
+    zones = [Zone(z.name, tuple(tuple(p) for p in z.pixel_polygon), z.kind, frozenset(z.category_codes or ()))
+             for z in camera.zones]
+    calibration: GroundCalibration | None = None
+    if len(camera.calibration or []) >= 4:
+        try:
+            calibration = calibrate(camera.calibration)
+        except CalibrationError as exc:
+            log.warning("camera %s: calibration unusable (%s); using its position", camera.code, exc)
+    p = to_shape(camera.position)
+    return {"id": camera.id, "code": camera.code, "zones": zones, "calibration": calibration,
+            "position": (p.x, p.y), "fps": camera.fps, "url": camera.stream_url}
+
+
+def _nearby_open_case(category: str, lon: float, lat: float, at: datetime) -> Case | None:
+    radius, hours = current_app.config["DEDUPE_RADIUS_M"], current_app.config["DEDUPE_HOURS"]
+    row = db.session.execute(text(
+        """
+        SELECT id FROM cases
+        WHERE category_code = :cat AND status = ANY(:open) AND reported_at >= :since
+          AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :r)
+        ORDER BY location::geography <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
+        LIMIT 1
+        """
+    ), {"cat": category, "open": list(OPEN), "since": at - timedelta(hours=hours), "lon": lon, "lat": lat,
+        "r": radius}).first()
+    return db.session.get(Case, row[0]) if row else None
+
+
+def record_violation(camera_id: int, found: Found, model_version: str, *, at: datetime | None = None,
+                     dry_run: bool = False) -> dict:
+    """Create a case, or add evidence to the open one nearby; with `dry_run`, only say what would happen."""
+    at = at or utcnow()
+    v = found.violation
+    camera = db.session.get(Camera, camera_id)
+    detector = {"confidence": v.median_conf, "frames": v.frames, "model": model_version, "zone": v.zone,
+                "anchor_px": [round(c, 1) for c in v.anchor], "located_by": found.located_by,
+                "camera": camera.code, "video_ts": round(found.ts, 2)}
+    existing = _nearby_open_case(v.category, found.lon, found.lat, at)
+    if existing is not None:
+        if not dry_run:
+            svc.add_evidence(existing.id, system_user(), photos=[found.frame_jpeg, found.crop_jpeg],
+                             data={"detector": detector}, at=at)
+        return {"action": "would_add_evidence" if dry_run else "evidence", "case": existing.number,
+                "category": v.category}
+    if dry_run:
+        return {"action": "would_create", "category": v.category, "lon": found.lon, "lat": found.lat,
+                "needs_verify": v.needs_verify}
+    actor = system_user()
+    try:
+        with db.session.begin_nested():  # a refused report must not undo earlier findings of this run
+            case, _ = svc.report_case(
+                actor, category_code=v.category, lon=found.lon, lat=found.lat, source=Source.CAMERA,
+                camera_id=camera.id, photos=[found.frame_jpeg, found.crop_jpeg], at=at,
+                description=f"视频识别：{camera.name}", extra={"detector": detector},
+            )
+    except ValidationError as exc:
+        log.info("camera %s: %s not recorded: %s", camera.code, v.category, exc.message)
+        return {"action": "skipped", "category": v.category, "reason": exc.message}
+    if not v.needs_verify:
+        svc.verify_case(case.id, actor, valid=True, at=at)
+        svc.file_case(case.id, actor, at=at)
+    return {"action": "created", "case": case.number, "category": v.category, "status": case.status.value,
+            "lon": round(found.lon, 7), "lat": round(found.lat, 7)}

@@ -1,0 +1,95 @@
+"""Camera findings become cases through the case service: replay a recording, dedupe, dry-run, errors."""
+
+import json
+
+import pytest
+
+from app.extensions import db
+from app.models import Camera, CameraZone, Case
+from app.models.types import utcnow
+from app.services.grids import point_sql
+from app.services.vision import camera_setup
+from dispatch.lifecycle import Action
+from tests.factories import make_grids
+from vision.synth import Actor, make_video
+
+# Pixel (x, y) of a 640×360 view ↔ lon/lat inside the two test grids (lon 120.00–120.02, lat 30.00–30.01).
+CONTROL = [{"px": [x, y], "lonlat": [120.0 + x * 3e-5, 30.0 + (360 - y) * 2.5e-5]}
+           for x, y in ((0, 0), (640, 0), (640, 360), (0, 360), (320, 180))]
+
+
+@pytest.fixture
+def camera(app, tmp_path, monkeypatch, tiny_weights):
+    make_grids()
+    cam = Camera(code="CAMT", name="测试路口", position=point_sql(120.009, 30.004), fps=2, frame_width=640,
+                 frame_height=360, calibration=CONTROL)
+    cam.zones = [CameraZone(name="路面", kind="watch", pixel_polygon=[[0, 100], [640, 100], [640, 360], [0, 360]],
+                            category_codes=[])]
+    db.session.add(cam)
+    db.session.commit()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("exposed_garbage: {dwell_s: 8, min_conf: 0.25, min_median_conf: 0.35, verify_below: 0.0}\n")
+    monkeypatch.setitem(app.config, "VISION_RULES", str(rules))
+    monkeypatch.setitem(app.config, "VISION_WEIGHTS", str(tiny_weights))
+    monkeypatch.setitem(app.config, "VISION_CONF", 0.2)
+    return cam
+
+
+def replay(app, video, *extra):
+    r = app.test_cli_runner().invoke(args=["vision", "replay", str(video), "--camera", "CAMT", *extra])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output.strip().splitlines()[-1])
+
+
+def test_camera_setup(camera):
+    setup = camera_setup(camera)
+    assert setup["calibration"].rms_m < 0.5 and setup["zones"][0].kind == "watch"
+    assert setup["position"] == pytest.approx((120.009, 30.004))
+
+
+def test_replay_creates_one_case_then_adds_evidence(app, camera, tmp_path):
+    video = make_video(tmp_path / "garbage.avi", [Actor("exposed_garbage", 200, 250, start=3)], seconds=40, fps=5)
+    out = replay(app, video)
+    assert [r["action"] for r in out["results"]] == ["created"]
+    assert out["inferred"] < out["frames"]  # the change gate skipped the static stretches
+    case = db.session.scalars(db.select(Case)).one()
+    assert case.source.value == "camera" and case.camera_id == camera.id
+    assert case.status.value == "filed"  # confident: verified and filed by the automation
+    assert case.grid.code == "330100001001001"  # x ≈ 200 px → lon ≈ 120.006, the west grid
+    assert case.extra["detector"]["located_by"] == "calibration" and case.extra["detector"]["camera"] == "CAMT"
+    assert [m.kind.value for m in case.media] == ["evidence", "evidence"]  # annotated frame and crop
+    again = replay(app, video)
+    assert [r["action"] for r in again["results"]] == ["evidence"] and again["results"][0]["case"] == case.number
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
+    assert [e.action for e in case.events][-1] is Action.ADD_EVIDENCE
+
+
+def test_low_confidence_goes_to_verification(app, camera, tmp_path):
+    (tmp_path / "rules.yaml").write_text("exposed_garbage: {dwell_s: 8, min_conf: 0.25, min_median_conf: 0.35, "
+                                         "verify_below: 1.01}\n")
+    video = make_video(tmp_path / "g.avi", [Actor("exposed_garbage", 500, 250, start=3)], seconds=30, fps=5)
+    replay(app, video)
+    case = db.session.scalars(db.select(Case)).one()
+    assert case.status.value == "reported" and case.grid.code == "330100001001002"
+
+
+def test_dry_run_writes_nothing(app, camera, tmp_path):
+    video = make_video(tmp_path / "g.avi", [Actor("exposed_garbage", 200, 250, start=3)], seconds=30, fps=5)
+    out = replay(app, video, "--dry-run")
+    assert out["dry_run"] and [r["action"] for r in out["results"]] == ["would_create"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 0
+
+
+def test_passer_by_creates_nothing(app, camera, tmp_path):
+    video = make_video(tmp_path / "p.avi", [Actor("exposed_garbage", -40, 250, start=1, speed=25)], seconds=30)
+    assert replay(app, video)["results"] == []
+
+
+def test_startup_errors_are_clear(app, camera, tmp_path):
+    r = app.test_cli_runner().invoke(args=["vision", "replay", str(tmp_path / "x.avi"), "--camera", "CAMT",
+                                           "--weights", str(tmp_path / "none.pt")])
+    assert r.exit_code == 1 and "weights file not found" in r.output
+    r = app.test_cli_runner().invoke(args=["vision", "replay", str(tmp_path / "x.avi"), "--camera", "CAMT"])
+    assert r.exit_code == 1 and "cannot open" in r.output
+    assert utcnow()
