@@ -97,6 +97,38 @@ def eval_cmd(weights, data, imgsz):
                           ensure_ascii=False))
 
 
+@vision_cli.command("run")
+@click.option("--camera", "cameras", multiple=True, help="camera code (repeatable); default: every enabled one")
+@click.option("--weights", default=None)
+@click.option("--classmap", default=None)
+def run_cmd(cameras, weights, classmap):
+    """Run the cameras, one process each, until SIGTERM or Ctrl-C."""
+    import multiprocessing as mp
+    import signal
+
+    from sqlalchemy import select
+
+    from app.models import Camera
+    from app.services.cameras import supervise
+
+    build_detector(weights, classmap)  # fail now, clearly, rather than in every child
+    q = select(Camera).where(Camera.enabled.is_(True))
+    if cameras:
+        q = select(Camera).where(Camera.code.in_(cameras))
+    found = list(db.session.scalars(q.order_by(Camera.code)))
+    if cameras and len(found) != len(set(cameras)):
+        raise click.ClickException(f"unknown camera(s): {sorted(set(cameras) - {c.code for c in found})}")
+    if not found:
+        raise click.ClickException("no enabled cameras")
+    stop = mp.get_context("spawn").Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"running {len(found)} camera(s): {', '.join(c.code for c in found)}")
+    # The children get this app's settings (they are spawned, not forked).
+    config = {k: v for k, v in current_app.config.items() if k.isupper()}
+    supervise([c.id for c in found], weights, classmap, config=config, stop=stop)
+
+
 @vision_cli.command("replay")
 @click.argument("path")
 @click.option("--camera", "camera_ref", required=True, help="camera code or id (its zones and calibration apply)")

@@ -62,6 +62,7 @@ class Config:
     VISION_IMGSZ = int(_env("VISION_IMGSZ", "640"))
     VISION_CONF = float(_env("VISION_CONF", "0.25"))
     VISION_RULES = _env("VISION_RULES", "")  # YAML {category: {dwell_s: …, min_conf: …}} over the defaults
+    DEMO_VIDEO_DIR = _env("DEMO_VIDEO_DIR", str(BASE_DIR / "instance" / "demo_videos"))
     DEDUPE_RADIUS_M = float(_env("DEDUPE_RADIUS_M", "50"))
     DEDUPE_HOURS = float(_env("DEDUPE_HOURS", "24"))
     API_PAGE_SIZE_MAX = 500

@@ -56,11 +56,15 @@ def is_live(url: str) -> bool:
 class FrameSource:
     """Iterate (timestamp, BGR frame) at `fps` from any OpenCV-readable URL or an image folder."""
 
-    def __init__(self, url: str, fps: float = 1.0, *, live: bool | None = None, backoff_s: float = 1.0,
+    def __init__(self, url: str, fps: float = 1.0, *, live: bool | None = None, loop: bool = False,
+                 backoff_s: float = 1.0,
                  max_backoff_s: float = 60.0, folder_fps: float = 1.0, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
         self.url, self.fps = url, fps
-        self.live = is_live(url) if live is None else live
+        # `loop`: play a recording as if it were a camera (real-time pace, capture-time clock, rewind at
+        # the end) — the demo's simulated cameras.
+        self.loop = loop
+        self.live = loop or (is_live(url) if live is None else live)
         self.backoff_s, self.max_backoff_s, self.folder_fps = backoff_s, max_backoff_s, folder_fps
         self.clock, self.sleep = clock, sleep
         self.health = Health()
@@ -87,6 +91,11 @@ class FrameSource:
                     continue
                 delay = self.backoff_s
             ok, frame = cap.read()
+            if ok and self.loop:
+                self.sleep(1.0 / (cap.get(cv2.CAP_PROP_FPS) or 25.0))  # a camera delivers in real time
+            if not ok and self.loop and self.health.frames_read:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)  # rewind: the demo camera keeps "filming"
+                ok, frame = cap.read()
             if not ok:
                 cap.release()
                 cap = None

@@ -137,3 +137,12 @@ def test_folder_source_replays_on_its_own_clock(tmp_path):
         cv2.imwrite(str(tmp_path / f"{i:03d}.jpg"), frame_with("banner", 100 + i, 100))
     frames = list(FrameSource(str(tmp_path), fps=0.5, folder_fps=1).frames())
     assert [ts for ts, _ in frames] == [0.0, 2.0, 4.0]
+
+
+def test_looped_recording_plays_like_a_camera(tmp_path):
+    video = make_video(tmp_path / "loop.avi", [Actor("banner", 100, 100)], seconds=1, fps=5)
+    naps = []
+    src = FrameSource(str(video), fps=100, loop=True, sleep=naps.append)
+    got = [f for _, f in zip(range(12), src.frames(), strict=False)]
+    assert len(got) == 12 and src.health.errors == 0 and src.health.reconnects == 0  # rewound, not dropped
+    assert naps and all(abs(n - 0.2) < 1e-6 for n in naps)  # paced at the file's 5 fps

@@ -93,3 +93,46 @@ def test_startup_errors_are_clear(app, camera, tmp_path):
     r = app.test_cli_runner().invoke(args=["vision", "replay", str(tmp_path / "x.avi"), "--camera", "CAMT"])
     assert r.exit_code == 1 and "cannot open" in r.output
     assert utcnow()
+
+
+def test_camera_loop_records_and_reports_health(app, camera, tmp_path):
+    import threading
+
+    from app.services.cameras import _camera_loop, read_health
+
+    video = make_video(tmp_path / "cam.avi", [Actor("exposed_garbage", 200, 250, start=3)], seconds=30, fps=5)
+    camera.stream_url = str(video)
+    db.session.commit()
+    _camera_loop(app, camera.id, None, None, threading.Event())  # a recording: runs to its end
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
+    health = read_health(["CAMT", "NOPE"])
+    assert health["NOPE"] is None and health["CAMT"]["stopped"] and health["CAMT"]["frames_used"] == 60
+
+
+def test_supervisor_runs_camera_processes_and_stops_them(app, camera, tmp_path):
+    import multiprocessing as mp
+    import threading
+    import time
+
+    from app.services.cameras import read_health, supervise
+
+    make_video(tmp_path / "camera7.avi", [Actor("banner", 300, 200)], seconds=4, fps=5)
+    camera.stream_url = "demo://camera/7"  # a demo camera: its video loops like a live stream
+    db.session.commit()
+    config = {k: v for k, v in app.config.items() if k.isupper()} | {"DEMO_VIDEO_DIR": str(tmp_path)}
+    stop = mp.get_context("spawn").Event()
+    t = threading.Thread(target=supervise, args=([camera.id], None, None, config, stop))
+    t.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            h = read_health(["CAMT"])["CAMT"]
+            if h and h["frames_used"] >= 5:
+                break
+            time.sleep(0.5)
+        assert h and h["frames_used"] >= 5 and h["errors"] == 0
+    finally:
+        stop.set()
+        t.join(30)
+    assert not t.is_alive()
+    assert read_health(["CAMT"])["CAMT"]["stopped"] is True

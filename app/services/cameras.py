@@ -1,0 +1,126 @@
+"""Running cameras: one process per camera, each with its own app, detector and pipeline.
+
+The supervisor (`flask vision run`) starts a spawned process per enabled camera and stops them all on
+SIGTERM/Ctrl-C through a shared event. Each process samples its stream at the camera's fps, reconnects
+with backoff, records findings through the case service, and writes its health to Redis every few
+seconds (the console and /api/v1/cameras read it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+from app.extensions import get_redis
+
+log = logging.getLogger(__name__)
+HEALTH_KEY = "urbanops:camera:{code}"
+HEALTH_TTL_S = 120
+
+
+def demo_video(url: str, root: Path) -> str:
+    """demo://camera/N → the generated looping video of demo camera N (see `flask vision demo-setup`)."""
+    if url.startswith("demo://camera/"):
+        return str(root / f"camera{url.rsplit('/', 1)[1]}.avi")
+    return url
+
+
+def write_health(code: str, data: dict) -> None:
+    """Keep a camera's health for two minutes (a dead process disappears from the console)."""
+    get_redis().set(HEALTH_KEY.format(code=code), json.dumps(data), ex=HEALTH_TTL_S)
+
+
+def read_health(codes: list[str]) -> dict[str, dict | None]:
+    """Health per camera code (None when the camera is not running)."""
+    if not codes:
+        return {}
+    raw = get_redis().mget([HEALTH_KEY.format(code=c) for c in codes])
+    return {c: json.loads(r) if r else None for c, r in zip(codes, raw, strict=True)}
+
+
+def camera_process(camera_id: int, weights: str | None, classmap: str | None, stop, config: dict | None = None):
+    """Entry point of one camera's process (spawned: it builds its own app and connections)."""
+    from app import create_app
+
+    app = create_app(config)
+    with app.app_context():
+        _camera_loop(app, camera_id, weights, classmap, stop)
+
+
+def _camera_loop(app, camera_id, weights, classmap, stop) -> None:
+    from app.cli_vision import build_detector, rules
+    from app.extensions import db
+    from app.models import Camera
+    from app.services.vision import camera_setup, record_violation
+    from vision.gating import ChangeGate
+    from vision.pipeline import Pipeline
+    from vision.rules import RuleEngine
+    from vision.sources import FrameSource, is_live
+
+    cam = db.session.get(Camera, camera_id)
+    setup = camera_setup(cam)
+    db.session.remove()
+    url = demo_video(setup["url"], Path(app.config["DEMO_VIDEO_DIR"]))
+    demo = setup["url"].startswith("demo://")  # a generated video played as a live camera
+    detector = build_detector(weights, classmap)
+    pipe = Pipeline(detector, RuleEngine(rules(), setup["zones"]), gate=ChangeGate(),
+                    calibration=setup["calibration"], position=setup["position"])
+    source = FrameSource(url, fps=setup["fps"], live=demo or is_live(url), loop=demo)
+    found, last_write = [], 0.0
+
+    def on_found(f):
+        try:
+            found.append(record_violation(camera_id, f, detector.model_version))
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - one failed write must not stop the camera
+            db.session.rollback()
+            log.exception("camera %s: could not record a finding", setup["code"])
+        finally:
+            db.session.remove()
+
+    def stopping() -> bool:
+        nonlocal last_write
+        now = time.monotonic()
+        if now - last_write > 5:
+            last_write = now
+            write_health(setup["code"], {**source.health.as_dict(), "inferred": pipe.inferred,
+                                         "findings": len(found), "model": detector.model_version,
+                                         "at": time.time()})
+        return stop.is_set()
+
+    log.info("camera %s: running on %s at %s fps", setup["code"], url, setup["fps"])
+    pipe.run(source.frames(stop=stopping), on_found, stop=stopping)
+    write_health(setup["code"], {**source.health.as_dict(), "stopped": True, "at": time.time()})
+
+
+def supervise(camera_ids: list[int], weights: str | None, classmap: str | None, config: dict | None = None,
+              stop=None) -> None:
+    """Run one process per camera until `stop` is set (SIGTERM/Ctrl-C set it in the CLI); restart crashes."""
+    ctx = mp.get_context("spawn")  # no forked CUDA/DB state in the children
+    stop = stop or ctx.Event()
+    procs = {}
+
+    def start(cid):
+        p = ctx.Process(target=camera_process, args=(cid, weights, classmap, stop, config), daemon=False,
+                        name=f"camera-{cid}")
+        p.start()
+        procs[cid] = p
+
+    for cid in camera_ids:
+        start(cid)
+    backoff = {cid: 1.0 for cid in camera_ids}
+    while not stop.is_set():
+        time.sleep(1)
+        for cid, p in list(procs.items()):
+            if not p.is_alive() and not stop.is_set():
+                log.warning("camera process %s exited with %s; restarting in %.0f s", cid, p.exitcode, backoff[cid])
+                time.sleep(backoff[cid])
+                backoff[cid] = min(backoff[cid] * 2, 60)
+                start(cid)
+    for p in procs.values():
+        p.join(timeout=15)
+        if p.is_alive():
+            p.terminate()
