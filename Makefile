@@ -18,9 +18,10 @@ demo: setup
 	.ci/ensure-db urbanops
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed demo
+	$(BIN)/flask vision demo-setup
 	@echo "Open http://127.0.0.1:$(PORT) and sign in with one of the accounts above."
 	@if [ -n "$$DISPLAY" ] && command -v xdg-open >/dev/null; then (sleep 4; xdg-open http://127.0.0.1:$(PORT)) & fi
-	DEMO_MODE=1 $(BIN)/flask serve-all --port $(PORT)
+	DEMO_MODE=1 VISION_RULES=app/data/vision_rules_demo.yaml $(BIN)/flask serve-all --port $(PORT)
 
 test: setup
 	.ci/ensure-db urbanops_test

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -301,6 +302,8 @@ def serve_all(host, port, web_workers):
     }
     if current_app.config["DEMO_MODE"]:
         procs["field-force"] = flask + ["demo", "field-force", "--base-url", f"http://{host}:{port}"]
+        if Path(current_app.config["VISION_WEIGHTS"]).is_file():
+            procs["cameras"] = flask + ["vision", "run"]
     running = {name: subprocess.Popen(cmd) for name, cmd in procs.items()}
     click.echo(f"serving on http://{host}:{port}  (Ctrl-C stops web, worker and scheduler)")
 

@@ -97,6 +97,43 @@ def eval_cmd(weights, data, imgsz):
                           ensure_ascii=False))
 
 
+@vision_cli.command("demo-setup")
+def demo_setup():
+    """For the live demo: train the tiny model on synthetic shapes once, and write the demo cameras' videos."""
+    import random
+    import shutil
+
+    from sqlalchemy import select
+
+    from app.models import Camera
+    from vision.synth import SHAPES, Actor, make_dataset, make_video
+    from vision.train import SYNTHETIC, train
+
+    cfg = current_app.config
+    weights = Path(cfg["VISION_WEIGHTS"])
+    if not weights.is_file():
+        work = weights.parent / "demo-training"
+        click.echo(f"training the demo detector on synthetic shapes (once, ≈ 1 min) → {weights}")
+        data = make_dataset(work / "dataset", train=256, val=16, size=160)
+        tiny = Path(__file__).resolve().parent.parent / "vision" / "models" / "yolo11t.yaml"
+        best = train(data, model=str(tiny), epochs=10, imgsz=160, batch=8, project=work, name="run",
+                     verbose=False, **SYNTHETIC)
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(best, weights)
+    videos = Path(cfg["DEMO_VIDEO_DIR"])
+    rng = random.Random(5)
+    for cam in db.session.scalars(select(Camera).where(Camera.stream_url.like("demo://camera/%"))):
+        path = videos / f"camera{cam.stream_url.rsplit('/', 1)[1]}.avi"
+        if path.is_file():
+            continue
+        kinds = list(SHAPES)
+        actors = [Actor(rng.choice(kinds), rng.uniform(120, 520), rng.uniform(230, 320), start=8),
+                  Actor(rng.choice(kinds), -40, rng.uniform(180, 260), start=rng.uniform(0, 30), speed=40)]
+        make_video(path, actors, seconds=90, fps=5, seed=rng.randrange(1000))
+        click.echo(f"camera {cam.code}: {path}")
+    click.echo("demo cameras ready")
+
+
 @vision_cli.command("run")
 @click.option("--camera", "cameras", multiple=True, help="camera code (repeatable); default: every enabled one")
 @click.option("--weights", default=None)

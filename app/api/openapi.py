@@ -64,6 +64,10 @@ def build_spec() -> dict:
         "/kpis": {"get": _op("KPIs: on-time closure, closure, rework, delay, time to close, satisfaction, "
                              "first-time fix, dispatch accuracy",
                              params=[_q("from"), _q("to"), _q("group_by")])},
+        "/cameras": {"get": _op("Cameras with calibration error and live health (GeoJSON)")},
+        "/cameras/{code}/calibration": {"post": _op("Save a camera's control points; answers the RMS error in metres",
+                                                     params=[{"name": "code", "in": "path", "required": True,
+                                                              "schema": {"type": "string"}}])},
         "/workers": {"get": _op("Field workers with position, duty and open tasks (GeoJSON)")},
         "/me": {"get": _op("The signed-in user")},
         "/me/position": {"post": _op("Report the device's position", body=_schema(POSITION_FIELDS))},

@@ -62,6 +62,37 @@ def list_workers():
     return jsonify(users.workers_geojson())
 
 
+@bp.get("/cameras")
+@roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+def list_cameras():
+    """Cameras with position, calibration error and live health (last frame, fps, errors, reconnects)."""
+    from geoalchemy2.shape import to_shape
+
+    from app.models import Camera
+    from app.services.cameras import read_health
+
+    cams = list(db.session.scalars(select(Camera).order_by(Camera.code)))
+    health = read_health([c.code for c in cams])
+    return jsonify({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": c.id,
+         "geometry": {"type": "Point", "coordinates": list(to_shape(c.position).coords[0])},
+         "properties": {"code": c.code, "name": c.name, "enabled": c.enabled, "heading": c.heading_deg,
+                        "fps": c.fps, "calibration_rms_m": c.calibration_rms_m, "health": health[c.code]}}
+        for c in cams]})
+
+
+@bp.post("/cameras/<code>/calibration")
+@roles_required(Role.SUPERVISOR, Role.ADMIN)
+def save_camera_calibration(code: str):
+    """Save ≥ 4 control points {"points": [{"px": [x, y], "lonlat": [lon, lat]}, …]}; answers the RMS error."""
+    from app.api.inputs import payload
+    from app.services.vision import save_calibration
+
+    rms = save_calibration(code, payload().get("points"))
+    db.session.commit()
+    return jsonify({"camera": code, "calibration_rms_m": rms})
+
+
 @bp.get("/me")
 @roles_required(*ANY_USER)
 def me():

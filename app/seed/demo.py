@@ -76,9 +76,9 @@ def _name(rng: random.Random) -> str:
 
 
 def _camera_calibration(rng: random.Random, lon: float, lat: float, heading: float) -> list[dict]:
-    """Control points of a pinhole camera 6 m up looking along `heading` (with ~0.3 m survey noise)."""
+    """Control points of a pinhole camera 6 m up looking along `heading` (640×360 view, ~0.3 m survey noise)."""
     to_ll = Transformer.from_crs(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +units=m", "EPSG:4326", always_xy=True)
-    f, cx, horizon, cam_h = 900.0, 960.0, 300.0, 6.0
+    f, cx, horizon, cam_h = 300.0, 320.0, 100.0, 6.0
     pts = []
     for dist, lateral in ((12, -6), (12, 6), (30, -10), (30, 10), (20, 0), (45, 3)):
         u, v = cx + f * lateral / dist, horizon + f * cam_h / dist
@@ -136,11 +136,11 @@ def _cameras(rng, grids):
         points = _camera_calibration(rng, c.x, c.y, heading)
         cam = Camera(
             code=f"CAM{i:03d}", name=f"{grid.name}路口", position=point_sql(c.x, c.y), heading_deg=heading,
-            stream_url=f"demo://camera/{i}", fps=1.0, frame_width=1920, frame_height=1080,
+            stream_url=f"demo://camera/{i}", fps=1.0, frame_width=640, frame_height=360,
             calibration=points, calibration_rms_m=round(calibrate(points).rms_m, 3),
         )
         cam.zones = [CameraZone(name="人行道与路面", kind="watch",
-                                pixel_polygon=[[0, 380], [1920, 380], [1920, 1080], [0, 1080]],
+                                pixel_polygon=[[0, 130], [640, 130], [640, 360], [0, 360]],
                                 category_codes=[])]
         db.session.add(cam)
         cams.append(cam)

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select, text
 
@@ -54,6 +55,18 @@ def camera_setup(camera: Camera) -> dict:
     p = to_shape(camera.position)
     return {"id": camera.id, "code": camera.code, "zones": zones, "calibration": calibration,
             "position": (p.x, p.y), "fps": camera.fps, "url": camera.stream_url}
+
+
+def save_calibration(camera_ref: str | int, points) -> float:
+    """Fit and store a camera's control points; return the calibration error (RMS metres)."""
+    camera = get_camera(camera_ref)
+    try:
+        cal = calibrate(points if isinstance(points, list) else [])
+    except CalibrationError as exc:
+        raise ValidationError(_l("The control points cannot calibrate the camera: %(why)s"), why=str(exc)) from exc
+    camera.calibration = [{"px": list(map(float, p["px"])), "lonlat": list(map(float, p["lonlat"]))} for p in points]
+    camera.calibration_rms_m = round(cal.rms_m, 3)
+    return camera.calibration_rms_m
 
 
 def _nearby_open_case(category: str, lon: float, lat: float, at: datetime) -> Case | None:

@@ -77,6 +77,21 @@
     }).eachLayer((l) => workerLayer.addLayer(l));
   }
 
+  const cameraLayer = L.layerGroup().addTo(map);
+  async function loadCameras() {
+    const fc = await getJSON("/api/v1/cameras");
+    cameraLayer.clearLayers();
+    fc.features.forEach((f) => {
+      const p = f.properties, h = p.health;
+      const up = h && !h.stopped && Date.now() / 1000 - h.at < 30;
+      const [lon, lat] = f.geometry.coordinates;
+      L.marker([lat, lon], { icon: L.divIcon({ className: "cam " + (up ? "up" : "down"), html: "📷", iconSize: [22, 22] }) })
+        .bindTooltip(`${esc(t.camera)} ${esc(p.code)} · ${esc(p.name)}<br>${up
+          ? `${h.fps} fps · ${esc(t.errors)} ${h.errors} · ${h.findings}` : esc(t.offline)}`)
+        .addTo(cameraLayer);
+    });
+  }
+
   async function loadKpis() {
     const box = document.getElementById("kpis");
     const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
@@ -97,8 +112,9 @@
   loadGrids().then(loadCases);
   setInterval(loadCases, 15000);
   if (staff) {
-    loadWorkers(); loadKpis();
+    loadWorkers(); loadKpis(); loadCameras();
     setInterval(loadWorkers, 10000);
+    setInterval(loadCameras, 15000);
     setInterval(loadKpis, 30000);
   }
 })();

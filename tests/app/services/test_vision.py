@@ -136,3 +136,33 @@ def test_supervisor_runs_camera_processes_and_stops_them(app, camera, tmp_path):
         t.join(30)
     assert not t.is_alive()
     assert read_health(["CAMT"])["CAMT"]["stopped"] is True
+
+
+def test_cameras_api_shows_health(client, camera):
+    from app.models import Role
+    from app.services.cameras import write_health
+    from tests.factories import make_user, token_for
+
+    write_health("CAMT", {"fps": 1.0, "errors": 0, "frames_used": 3})
+    staff = token_for(make_user(Role.SUPERVISOR))
+    fc = client.get("/api/v1/cameras", headers=staff).json
+    props = fc["features"][0]["properties"]
+    assert props["code"] == "CAMT" and props["health"]["fps"] == 1.0 and props["calibration_rms_m"] is None
+    assert client.get("/api/v1/cameras", headers=token_for(make_user(Role.WORKER))).status_code == 403
+
+
+def test_saving_calibration_reports_the_error(client, camera):
+    from app.models import Role
+    from tests.factories import make_user, token_for
+
+    admin = token_for(make_user(Role.ADMIN))
+    r = client.post("/api/v1/cameras/CAMT/calibration", json={"points": CONTROL}, headers=admin)
+    assert r.status_code == 200 and r.json["calibration_rms_m"] < 0.1  # cm: degrees are not quite metres
+    noisy = [dict(p, lonlat=[p["lonlat"][0] + (i % 2) * 2e-5, p["lonlat"][1]]) for i, p in enumerate(CONTROL)]
+    assert client.post("/api/v1/cameras/CAMT/calibration", json={"points": noisy},
+                       headers=admin).json["calibration_rms_m"] > 0.3
+    bad = client.post("/api/v1/cameras/CAMT/calibration", json={"points": CONTROL[:3]}, headers=admin)
+    assert bad.status_code == 400 and "4" in bad.json["error"]["message"]
+    assert client.post("/api/v1/cameras/NOPE/calibration", json={"points": CONTROL}, headers=admin).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Camera, camera.id).calibration_rms_m > 0.3  # the last good save is kept
