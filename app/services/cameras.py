@@ -51,6 +51,8 @@ def camera_process(camera_id: int, weights: str | None, classmap: str | None, st
 
 
 def _camera_loop(app, camera_id, weights, classmap, stop) -> None:
+    import torch
+
     from app.cli_vision import build_detector, rules
     from app.extensions import db
     from app.models import Camera
@@ -60,6 +62,8 @@ def _camera_loop(app, camera_id, weights, classmap, stop) -> None:
     from vision.rules import RuleEngine
     from vision.sources import FrameSource, is_live
 
+    # One process per camera: torch's default of one thread per core would oversubscribe the machine.
+    torch.set_num_threads(int(app.config["VISION_THREADS"]))
     cam = db.session.get(Camera, camera_id)
     setup = camera_setup(cam)
     db.session.remove()
