@@ -15,7 +15,7 @@ from app.extensions import db
 vision_cli = AppGroup("vision", help="Camera pipeline: synth, train, eval, replay.")
 
 
-def build_detector(weights: str | None, classmap: str | None, *, track: bool = False):
+def build_detector(weights: str | None, classmap: str | None, *, track: bool | None = None):
     """The configured YOLO detector; a missing or corrupt weights file is a clear startup error."""
     from vision.detector import DetectorError, YoloDetector, load_classmap
 
@@ -24,7 +24,7 @@ def build_detector(weights: str | None, classmap: str | None, *, track: bool = F
     try:
         return YoloDetector(weights or cfg["VISION_WEIGHTS"], load_classmap(cmap) if cmap else None,
                             device=cfg["VISION_DEVICE"], conf=cfg["VISION_CONF"], imgsz=cfg["VISION_IMGSZ"],
-                            track=track)
+                            track=cfg["VISION_TRACK"] if track is None else track)
     except DetectorError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -138,8 +138,9 @@ def demo_setup():
 @click.option("--camera", "cameras", multiple=True, help="camera code (repeatable); default: every enabled one")
 @click.option("--weights", default=None)
 @click.option("--classmap", default=None)
-def run_cmd(cameras, weights, classmap):
-    """Run the cameras, one process each, until SIGTERM or Ctrl-C."""
+@click.option("--batch", default=1, show_default=True, help="cameras per process, their frames inferred together")
+def run_cmd(cameras, weights, classmap, batch):
+    """Run the cameras, one process per camera (or per --batch of them), until SIGTERM or Ctrl-C."""
     import multiprocessing as mp
     import signal
 
@@ -163,7 +164,7 @@ def run_cmd(cameras, weights, classmap):
     click.echo(f"running {len(found)} camera(s): {', '.join(c.code for c in found)}")
     # The children get this app's settings (they are spawned, not forked).
     config = {k: v for k, v in current_app.config.items() if k.isupper()}
-    supervise([c.id for c in found], weights, classmap, config=config, stop=stop)
+    supervise([c.id for c in found], weights, classmap, config=config, stop=stop, batch=batch)
 
 
 @vision_cli.command("replay")

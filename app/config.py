@@ -62,6 +62,7 @@ class Config:
     VISION_IMGSZ = int(_env("VISION_IMGSZ", "640"))
     VISION_CONF = float(_env("VISION_CONF", "0.25"))
     VISION_THREADS = int(_env("VISION_THREADS", "1"))  # torch threads per camera process
+    VISION_TRACK = _env("VISION_TRACK", "1") == "1"  # Ultralytics ByteTrack ids help the rules follow objects
     VISION_RULES = _env("VISION_RULES", "")  # YAML {category: {dwell_s: …, min_conf: …}} over the defaults
     DEMO_VIDEO_DIR = _env("DEMO_VIDEO_DIR", str(BASE_DIR / "instance" / "demo_videos"))
     DEDUPE_RADIUS_M = float(_env("DEDUPE_RADIUS_M", "50"))

@@ -90,6 +90,23 @@ def main() -> None:
     print(f"  cost per camera-second     {per_frame * 1000:8.1f} ms")
     print(f"  1-fps cameras sustained    {1 / per_frame:8.1f}   (goal ≥ 20 on a 2-core machine)")
 
+    # Part 3: would batching frames of several cameras into one inference call be faster here?
+    batch = frames_of(busy, 5)[:8]
+    for n in (4, 8):
+        group = batch[:n]
+        det.detect(group)
+        t0 = time.perf_counter()
+        for _ in range(3):
+            for f in group:
+                det.model.predict(f, imgsz=args.imgsz, device=args.device, verbose=False)
+        single = (time.perf_counter() - t0) / 3
+        t0 = time.perf_counter()
+        for _ in range(3):
+            det.model.predict(group, imgsz=args.imgsz, device=args.device, verbose=False)
+        batched = (time.perf_counter() - t0) / 3
+        print(f"\nPart 3: {n} cameras' frames: one call {batched * 1000:.0f} ms vs one by one {single * 1000:.0f} ms "
+              f"→ batching {'faster' if batched < 0.9 * single else 'not faster'} ({single / batched:.2f}×)")
+
 
 if __name__ == "__main__":
     main()

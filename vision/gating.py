@@ -15,8 +15,11 @@ class ChangeGate:
     """
 
     def __init__(self, pixel_threshold: int = 20, area_threshold: float = 0.002, recheck_s: float = 30.0,
-                 size: tuple[int, int] = (96, 54)):
+                 size: tuple[int, int] = (96, 54), follow_frames: int = 2):
         self.pixel_threshold, self.area_threshold = pixel_threshold, area_threshold
+        # After a change, a few more frames go through: a tracker (ByteTrack) activates a new track only
+        # after seeing it in consecutive frames.
+        self.follow_frames, self.follow = follow_frames, 0
         self.recheck_s, self.size = recheck_s, size
         self.reference: np.ndarray | None = None
         self.last_ts: float | None = None
@@ -33,7 +36,8 @@ class ChangeGate:
         due = self.reference is None or self.last_ts is None or ts - self.last_ts >= self.recheck_s
         changed = not due and float(np.mean(cv2.absdiff(small, self.reference) > self.pixel_threshold)) \
             > self.area_threshold
-        if due or changed:
+        if due or changed or self.follow > 0:
+            self.follow = self.follow_frames if changed else max(0, self.follow - 1)
             self.reference, self.last_ts = small, ts
             self.passed += 1
             return True

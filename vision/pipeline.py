@@ -57,8 +57,17 @@ class Pipeline:
 
     def process(self, ts: float, frame: np.ndarray) -> list[Found]:
         """One frame (skipped frames reuse the last detections: the scene did not change)."""
-        if self.gate is None or self.gate.should_infer(frame, ts):
-            self.last = self.detector.detect([frame])[0]
+        dets = self.detector.detect([frame])[0] if self.wants(ts, frame) else None
+        return self.feed(ts, frame, dets)
+
+    def wants(self, ts: float, frame: np.ndarray) -> bool:
+        """Does this frame need the detector (the change gate's verdict)?"""
+        return self.gate is None or self.gate.should_infer(frame, ts)
+
+    def feed(self, ts: float, frame: np.ndarray, detections: list[Detection] | None) -> list[Found]:
+        """Apply the rules to this frame's detections (None: the scene did not change, reuse the last)."""
+        if detections is not None:
+            self.last = detections
             self.inferred += 1
         return [self._found(ts, frame, v) for v in self.engine.update(ts, self.last)]
 
@@ -82,3 +91,31 @@ class Pipeline:
                 on_found(f)
                 n += 1
         return n
+
+
+def run_batched(cameras: list[tuple[object, Pipeline, object]], detector: Detector,
+                on_found: Callable[[object, Found], None], stop: Callable[[], bool] = lambda: False) -> int:
+    """Several cameras in one loop: one frame from each, the changed ones inferred in one batch.
+
+    `cameras` holds (key, pipeline, frame iterator); cameras whose stream ends drop out. Each pipeline
+    keeps its own gate and rules; only the detector call is shared.
+    """
+    active = [(key, pipe, iter(frames)) for key, pipe, frames in cameras]
+    n = 0
+    while active and not stop():
+        batch, keep = [], []
+        for key, pipe, frames in active:
+            try:
+                ts, frame = next(frames)
+            except StopIteration:
+                continue
+            keep.append((key, pipe, frames))
+            batch.append((key, pipe, ts, frame, pipe.wants(ts, frame)))
+        active = keep
+        wanted = [frame for _, _, _, frame, want in batch if want]
+        results = iter(detector.detect(wanted)) if wanted else iter(())
+        for key, pipe, ts, frame, want in batch:
+            for f in pipe.feed(ts, frame, next(results) if want else None):
+                on_found(key, f)
+                n += 1
+    return n

@@ -41,16 +41,22 @@ def read_health(codes: list[str]) -> dict[str, dict | None]:
     return {c: json.loads(r) if r else None for c, r in zip(codes, raw, strict=True)}
 
 
-def camera_process(camera_id: int, weights: str | None, classmap: str | None, stop, config: dict | None = None):
-    """Entry point of one camera's process (spawned: it builds its own app and connections)."""
+def camera_process(camera_ids: list[int], weights: str | None, classmap: str | None, stop,
+                   config: dict | None = None):
+    """Entry point of one camera process (spawned: it builds its own app and connections).
+
+    One camera: its own detector with ByteTrack. Several: their changed frames share one batched
+    detector call per round (tracker state is per stream, so batched cameras rely on the rules'
+    own association).
+    """
     from app import create_app
 
     app = create_app(config)
     with app.app_context():
-        _camera_loop(app, camera_id, weights, classmap, stop)
+        _camera_loop(app, list(camera_ids), weights, classmap, stop)
 
 
-def _camera_loop(app, camera_id, weights, classmap, stop) -> None:
+def _camera_loop(app, camera_ids, weights, classmap, stop) -> None:
     import torch
 
     from app.cli_vision import build_detector, rules
@@ -58,64 +64,76 @@ def _camera_loop(app, camera_id, weights, classmap, stop) -> None:
     from app.models import Camera
     from app.services.vision import camera_setup, record_violation
     from vision.gating import ChangeGate
-    from vision.pipeline import Pipeline
+    from vision.pipeline import Pipeline, run_batched
     from vision.rules import RuleEngine
     from vision.sources import FrameSource, is_live
 
-    # One process per camera: torch's default of one thread per core would oversubscribe the machine.
+    if isinstance(camera_ids, int):
+        camera_ids = [camera_ids]
+    # One process per camera (or group): torch's default of a thread per core would oversubscribe.
     torch.set_num_threads(int(app.config["VISION_THREADS"]))
-    cam = db.session.get(Camera, camera_id)
-    setup = camera_setup(cam)
+    detector = build_detector(weights, classmap, track=None if len(camera_ids) == 1 else False)
+    cams = {}
+    for cid in camera_ids:
+        setup = camera_setup(db.session.get(Camera, cid))
+        url = demo_video(setup["url"], Path(app.config["DEMO_VIDEO_DIR"]))
+        demo = setup["url"].startswith("demo://")  # a generated video played as a live camera
+        cams[cid] = {
+            "setup": setup, "found": 0,
+            "pipe": Pipeline(detector, RuleEngine(rules(), setup["zones"]), gate=ChangeGate(),
+                             calibration=setup["calibration"], position=setup["position"]),
+            "source": FrameSource(url, fps=setup["fps"], live=demo or is_live(url), loop=demo),
+        }
+        log.info("camera %s: running on %s at %s fps", setup["code"], url, setup["fps"])
     db.session.remove()
-    url = demo_video(setup["url"], Path(app.config["DEMO_VIDEO_DIR"]))
-    demo = setup["url"].startswith("demo://")  # a generated video played as a live camera
-    detector = build_detector(weights, classmap)
-    pipe = Pipeline(detector, RuleEngine(rules(), setup["zones"]), gate=ChangeGate(),
-                    calibration=setup["calibration"], position=setup["position"])
-    source = FrameSource(url, fps=setup["fps"], live=demo or is_live(url), loop=demo)
-    found, last_write = [], 0.0
+    last_write = 0.0
 
-    def on_found(f):
+    def on_found(cid, f):
         try:
-            found.append(record_violation(camera_id, f, detector.model_version))
+            record_violation(cid, f, detector.model_version)
             db.session.commit()
+            cams[cid]["found"] += 1
         except Exception:  # noqa: BLE001 - one failed write must not stop the camera
             db.session.rollback()
-            log.exception("camera %s: could not record a finding", setup["code"])
+            log.exception("camera %s: could not record a finding", cams[cid]["setup"]["code"])
         finally:
             db.session.remove()
 
+    def report(**extra):
+        for c in cams.values():
+            write_health(c["setup"]["code"], {**c["source"].health.as_dict(), "inferred": c["pipe"].inferred,
+                                              "findings": c["found"], "model": detector.model_version,
+                                              "batched_with": len(cams), "at": time.time(), **extra})
+
     def stopping() -> bool:
         nonlocal last_write
-        now = time.monotonic()
-        if now - last_write > 5:
-            last_write = now
-            write_health(setup["code"], {**source.health.as_dict(), "inferred": pipe.inferred,
-                                         "findings": len(found), "model": detector.model_version,
-                                         "at": time.time()})
+        if time.monotonic() - last_write > 5:
+            last_write = time.monotonic()
+            report()
         return stop.is_set()
 
-    log.info("camera %s: running on %s at %s fps", setup["code"], url, setup["fps"])
-    pipe.run(source.frames(stop=stopping), on_found, stop=stopping)
-    write_health(setup["code"], {**source.health.as_dict(), "stopped": True, "at": time.time()})
+    run_batched([(cid, c["pipe"], c["source"].frames(stop=stopping)) for cid, c in cams.items()], detector,
+                on_found, stop=stopping)
+    report(stopped=True)
 
 
 def supervise(camera_ids: list[int], weights: str | None, classmap: str | None, config: dict | None = None,
-              stop=None) -> None:
-    """Run one process per camera until `stop` is set (SIGTERM/Ctrl-C set it in the CLI); restart crashes."""
+              stop=None, batch: int = 1) -> None:
+    """Run the cameras — one process per `batch` of them — until `stop` is set; restart crashed ones."""
     ctx = mp.get_context("spawn")  # no forked CUDA/DB state in the children
     stop = stop or ctx.Event()
+    groups = {i: camera_ids[k:k + batch] for i, k in enumerate(range(0, len(camera_ids), max(1, batch)))}
     procs = {}
 
-    def start(cid):
-        p = ctx.Process(target=camera_process, args=(cid, weights, classmap, stop, config), daemon=False,
-                        name=f"camera-{cid}")
+    def start(gid):
+        p = ctx.Process(target=camera_process, args=(groups[gid], weights, classmap, stop, config), daemon=False,
+                        name=f"cameras-{'-'.join(map(str, groups[gid]))}")
         p.start()
-        procs[cid] = p
+        procs[gid] = p
 
-    for cid in camera_ids:
-        start(cid)
-    backoff = {cid: 1.0 for cid in camera_ids}
+    for gid in groups:
+        start(gid)
+    backoff = {gid: 1.0 for gid in groups}
     while not stop.is_set():
         time.sleep(1)
         for cid, p in list(procs.items()):

@@ -21,8 +21,8 @@ def test_small_object_appearing_passes_noise_does_not():
     with_object = base.copy()
     draw(with_object, "exposed_garbage", 300, 250, 40)  # 40 px in a 640 px view
     assert gate.should_infer(with_object, 2)
-    assert not gate.should_infer(with_object, 3)  # nothing new since
-    assert (gate.passed, gate.skipped) == (2, 2)
+    assert [gate.should_infer(with_object, t) for t in (3, 4, 5, 6)] == [True, True, False, False]  # follow 2
+    assert (gate.passed, gate.skipped) == (4, 3)
 
 
 def test_static_scene_is_rechecked():

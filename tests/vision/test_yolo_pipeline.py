@@ -146,3 +146,39 @@ def test_looped_recording_plays_like_a_camera(tmp_path):
     got = [f for _, f in zip(range(12), src.frames(), strict=False)]
     assert len(got) == 12 and src.health.errors == 0 and src.health.reconnects == 0  # rewound, not dropped
     assert naps and all(abs(n - 0.2) < 1e-6 for n in naps)  # paced at the file's 5 fps
+
+
+def test_bytetrack_keeps_one_id_for_a_still_object(tiny_weights):
+    det = YoloDetector(tiny_weights, imgsz=640, conf=0.2, track=True)
+    ids = []
+    for i in range(6):
+        found = [d for d in det.detect([frame_with("exposed_garbage", 300 + i, 250, seed=i)])[0]
+                 if d.category == "exposed_garbage"]
+        assert found
+        ids.append(found[0].track_id)
+    assert ids[0] is not None and len(set(ids[1:])) == 1
+
+
+def test_several_cameras_share_batched_inference(detector, tmp_path):
+    from vision.pipeline import run_batched
+
+    calls = []
+
+    class Counting:
+        model_version = detector.model_version
+
+        def detect(self, frames):
+            calls.append(len(frames))
+            return detector.detect(frames)
+
+    videos = {
+        "A": make_video(tmp_path / "a.avi", [Actor("exposed_garbage", 200, 250, start=2)], seconds=20, fps=5),
+        "B": make_video(tmp_path / "b.avi", [Actor("bin_overflow", 450, 260, start=4)], seconds=20, fps=5),
+    }
+    cams = [(k, Pipeline(Counting(), RuleEngine({"exposed_garbage": RULE, "bin_overflow": RULE}),
+                         gate=ChangeGate(recheck_s=5), position=(120.0, 30.0)), FrameSource(str(v), fps=2).frames())
+            for k, v in videos.items()]
+    found = []
+    run_batched(cams, Counting(), lambda key, f: found.append((key, f.violation.category)))
+    assert sorted(found) == [("A", "exposed_garbage"), ("B", "bin_overflow")]
+    assert max(calls) == 2 and sum(calls) < 2 * 40  # frames of both cameras in one call; still ones skipped

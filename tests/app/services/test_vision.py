@@ -166,3 +166,22 @@ def test_saving_calibration_reports_the_error(client, camera):
     assert client.post("/api/v1/cameras/NOPE/calibration", json={"points": CONTROL}, headers=admin).status_code == 404
     db.session.expire_all()
     assert db.session.get(Camera, camera.id).calibration_rms_m > 0.3  # the last good save is kept
+
+
+def test_two_cameras_in_one_batched_process(app, camera, tmp_path):
+    import threading
+
+    from app.services.cameras import _camera_loop, read_health
+
+    other = Camera(code="CAMU", name="另一路口", position=point_sql(120.015, 30.004), fps=2, calibration=CONTROL)
+    db.session.add(other)
+    camera.stream_url = str(make_video(tmp_path / "a.avi", [Actor("exposed_garbage", 150, 250, start=3)],
+                                       seconds=30, fps=5))
+    other.stream_url = str(make_video(tmp_path / "b.avi", [Actor("exposed_garbage", 560, 250, start=3)],
+                                      seconds=30, fps=5))
+    db.session.commit()
+    _camera_loop(app, [camera.id, other.id], None, None, threading.Event())
+    cases = db.session.scalars(db.select(Case).order_by(Case.camera_id)).all()
+    assert [c.camera_id for c in cases] == [camera.id, other.id]
+    health = read_health(["CAMT", "CAMU"])
+    assert health["CAMT"]["batched_with"] == 2 and health["CAMU"]["findings"] == 1
