@@ -30,11 +30,11 @@ SYSTEM_USERNAME = "auto-dispatch"
 HANDLING = (S.DISPATCHED, S.ACCEPTED, S.HANDLING)
 
 
-def system_user() -> User:
-    """The account the automation acts as (created on first use)."""
-    user = db.session.scalars(select(User).where(User.username == SYSTEM_USERNAME)).first()
+def system_user(username: str = SYSTEM_USERNAME, display_name: str = "自动派遣") -> User:
+    """An account the automation acts as (created on first use): auto-dispatch, cameras …"""
+    user = db.session.scalars(select(User).where(User.username == username)).first()
     if user is None:
-        user = User(username=SYSTEM_USERNAME, role=Role.SYSTEM, display_name="自动派遣")
+        user = User(username=username, role=Role.SYSTEM, display_name=display_name)
         db.session.add(user)
         db.session.flush()
     return user

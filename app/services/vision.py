@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 OPEN = ("reported", "verified", "filed", "dispatched", "accepted", "handling", "resolved", "suspended")
 
 
+def camera_actor():
+    """The account camera findings are recorded under (the one the demo seed also uses)."""
+    return system_user("camera-bot", "视频智能识别")
+
+
 def get_camera(ref: str | int) -> Camera:
     """A camera by code or id, or 404."""
     q = select(Camera).where(Camera.code == str(ref))
@@ -96,14 +101,14 @@ def record_violation(camera_id: int, found: Found, model_version: str, *, at: da
     existing = _nearby_open_case(v.category, found.lon, found.lat, at)
     if existing is not None:
         if not dry_run:
-            svc.add_evidence(existing.id, system_user(), photos=[found.frame_jpeg, found.crop_jpeg],
+            svc.add_evidence(existing.id, camera_actor(), photos=[found.frame_jpeg, found.crop_jpeg],
                              data={"detector": detector}, at=at)
         return {"action": "would_add_evidence" if dry_run else "evidence", "case": existing.number,
                 "category": v.category}
     if dry_run:
         return {"action": "would_create", "category": v.category, "lon": found.lon, "lat": found.lat,
                 "needs_verify": v.needs_verify}
-    actor = system_user()
+    actor = camera_actor()
     try:
         with db.session.begin_nested():  # a refused report must not undo earlier findings of this run
             case, _ = svc.report_case(

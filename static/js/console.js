@@ -87,7 +87,8 @@
       const p = f.properties, h = p.health;
       const up = h && !h.stopped && Date.now() / 1000 - h.at < 30;
       const [lon, lat] = f.geometry.coordinates;
-      L.marker([lat, lon], { icon: L.divIcon({ className: "cam " + (up ? "up" : "down"), html: "📷", iconSize: [22, 22] }) })
+      const svg = '<svg viewBox="0 0 24 24" width="16" height="16"><path fill="currentColor" d="M4 7h3l2-2h6l2 2h3v12H4z"/><circle cx="12" cy="13" r="3.5" fill="#fff"/></svg>';
+      L.marker([lat, lon], { icon: L.divIcon({ className: "cam " + (up ? "up" : "down"), html: svg, iconSize: [22, 22] }) })
         .bindTooltip(`${esc(t.camera)} ${esc(p.code)} · ${esc(p.name)}<br>${up
           ? `${h.fps} fps · ${esc(t.errors)} ${h.errors} · ${h.findings}` : esc(t.offline)}`)
         .addTo(cameraLayer);

@@ -185,3 +185,10 @@ def test_two_cameras_in_one_batched_process(app, camera, tmp_path):
     assert [c.camera_id for c in cases] == [camera.id, other.id]
     health = read_health(["CAMT", "CAMU"])
     assert health["CAMT"]["batched_with"] == 2 and health["CAMU"]["findings"] == 1
+
+
+def test_camera_cases_are_recorded_under_the_camera_account(app, camera, tmp_path):
+    video = make_video(tmp_path / "g.avi", [Actor("exposed_garbage", 200, 250, start=3)], seconds=30, fps=5)
+    replay(app, video)
+    case = db.session.scalars(db.select(Case)).one()
+    assert case.events[0].actor.username == "camera-bot" and case.events[0].actor.display_name == "视频智能识别"
