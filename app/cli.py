@@ -204,6 +204,21 @@ def kpis_cmd(start, end, group_by, as_json):
                    f"mean_close_min={g['mean_close_min']} rework={g['rework_rate']}")
 
 
+open311_cli = AppGroup("open311", help="The Open311 GeoReport v2 endpoint.")
+open311_keys = AppGroup("keys", help="API keys for Open311 clients.")
+open311_cli.add_command(open311_keys)
+
+
+@open311_keys.command("create")
+@click.argument("name")
+@domain_command
+def open311_key_create(name):
+    """Create an API key for a civic tool (printed once)."""
+    from app.services.open311 import create_key
+
+    click.echo(create_key(name))
+
+
 demo_cli = AppGroup("demo", help="The live demo.")
 
 
@@ -337,5 +352,5 @@ def register_cli(app) -> None:
 
     app.cli.add_command(vision_cli)
     for cmd in (grids_cli, categories_cli, calendar_cli, users_cli, audit_cli, seed_cli, dispatch_cli, kpis_cmd,
-                demo_cli, worker_cmd, scheduler_cmd, serve_all):
+                demo_cli, open311_cli, worker_cmd, scheduler_cmd, serve_all):
         app.cli.add_command(cmd)

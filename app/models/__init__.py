@@ -5,6 +5,7 @@ from app.models.cases import Case, CaseCounter, CaseEvent, Media
 from app.models.catalog import Category, CategoryClass, Holiday
 from app.models.dispatching import Notification, SystemState, WorkerStat
 from app.models.geo import Grid, Region, RegionLevel
+from app.models.open311 import Open311Key
 from app.models.people import ApiToken, Department, Role, User, grid_owners, user_skills
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Holiday",
     "Media",
     "Notification",
+    "Open311Key",
     "Region",
     "RegionLevel",
     "Role",

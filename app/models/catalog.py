@@ -38,6 +38,8 @@ class Category(db.Model):
     department_type: Mapped[str] = mapped_column(sa.String(32))
     allow_outside_grid: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # Category-specific questions (Open311 attributes): [{code, description, datatype, required, values}]
+    attributes: Mapped[list] = mapped_column(sa.JSON, default=list, server_default=sa.text("'[]'"))
     major_class: Mapped[CategoryClass] = relationship()
 
     def name(self, locale: str) -> str:

@@ -15,6 +15,7 @@ from app.models import Category, CategoryClass
 from dispatch.calendar import TimeBasis
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "categories.yaml"
+_DATATYPES = {"string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"}
 DEPARTMENT_TYPES = ("urban_management", "sanitation", "municipal", "greening", "traffic")
 
 
@@ -38,7 +39,11 @@ def _category_row(item: dict, classes: set[str], where: str) -> dict:
         "department_type": str(item["department"]),
         "allow_outside_grid": bool(item.get("outside_grid", False)),
         "active": True,
+        "attributes": list(item.get("attributes") or []),
     }
+    for a in row["attributes"]:
+        if not isinstance(a, dict) or not a.get("code") or a.get("datatype") not in _DATATYPES:
+            problems.append(f"{where}: each attribute needs a code and a datatype of {sorted(_DATATYPES)}")
     for phase in ("dispatch", "handle", "check"):
         value = limits.get(phase)
         if not isinstance(value, int) or value <= 0:

@@ -1,0 +1,174 @@
+"""Open311 GeoReport v2 on top of the case service: keys, service requests in, requests out."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+
+from app.errors import Forbidden, NotFound, ValidationError
+from app.extensions import db
+from app.models import Case, Category, Open311Key
+from app.models.cases import Source
+from app.models.types import utcnow
+from app.services import cases as svc
+from app.services.dispatching import system_user
+
+MAX_DESCRIPTION = 4000
+MAX_DAYS = 90
+MAX_ROWS = 1000
+CLOSED = ("closed", "invalid", "void", "merged")
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_key(name: str) -> str:
+    """A new API key (shown once)."""
+    if not name or len(name) > 80:
+        raise ValidationError("a key needs a name of at most 80 characters")
+    plain = "o311_" + secrets.token_urlsafe(24)
+    db.session.add(Open311Key(name=name, key_hash=_digest(plain)))
+    return plain
+
+
+def check_key(key: str | None) -> Open311Key:
+    """The active key, or 403 (the spec's answer to a missing or bad api_key)."""
+    row = db.session.scalars(select(Open311Key).where(Open311Key.key_hash == _digest(key or ""),
+                                                      Open311Key.revoked_at.is_(None))).first()
+    if not key or row is None:
+        raise Forbidden("api_key is missing or not valid")
+    return row
+
+
+def services() -> list[Category]:
+    """Every active category is a service."""
+    return list(db.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.code)))
+
+
+def service(code: str) -> Category:
+    """One service, or 404."""
+    cat = db.session.get(Category, code)
+    if cat is None or not cat.active:
+        raise NotFound(f"service_code {code} not found")
+    return cat
+
+
+def post_request(form: dict, attributes: dict[str, str]) -> Case:
+    """POST requests: validate as the spec says and report through the case service."""
+    key = check_key(form.get("api_key"))
+    code = (form.get("service_code") or "").strip()
+    if not code:
+        raise ValidationError("service_code is required")
+    cat = service(code)
+    lat, lon, address = form.get("lat"), form.get("long"), (form.get("address_string") or "").strip()
+    if (lat in (None, "") or lon in (None, "")) and not address:
+        raise ValidationError("lat and long, or address_string, are required")
+    if lat in (None, "") or lon in (None, ""):
+        raise ValidationError("this jurisdiction needs lat and long to locate a request")
+    description = form.get("description") or ""
+    if len(description) > MAX_DESCRIPTION:
+        raise ValidationError(f"description may be at most {MAX_DESCRIPTION} characters")
+    for attr in cat.attributes or []:
+        value = attributes.get(attr["code"])
+        if attr.get("required") and not value:
+            raise ValidationError(f"attribute[{attr['code']}] is required for {code}")
+        allowed = {v["key"] for v in attr.get("values") or []}
+        if value and allowed and value not in allowed:
+            raise ValidationError(f"attribute[{attr['code']}] must be one of {sorted(allowed)}")
+    name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
+    contact = form.get("email") or form.get("phone") or None
+    rid = form.get("client_request_id")  # an extension: a retry with the same id returns the first request
+    case, _ = svc.report_case(
+        system_user("open311", "Open311"), category_code=cat.code, lon=lon, lat=lat, description=description,
+        address=address[:255], source=Source.API, reporter_name=name, reporter_contact=contact,
+        client_request_id=rid or None,
+        extra={"open311": {"key": key.name, "attributes": attributes, "media_url": form.get("media_url"),
+                           "account_id": form.get("account_id"), "device_id": form.get("device_id")}},
+    )
+    return case
+
+
+def _parse_date(raw: str | None, name: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{name} must be a W3C date-time, e.g. 2026-11-22T08:00:00+08:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def query(args) -> list[Case]:
+    """GET requests with the spec's filters (and page, page_size, bbox as documented extensions)."""
+    q = select(Case)
+    ids = [i.strip() for i in (args.get("service_request_id") or "").split(",") if i.strip()]
+    if ids:
+        q = q.where(Case.number.in_(ids))
+    else:
+        end = _parse_date(args.get("end_date"), "end_date") or utcnow()
+        start = _parse_date(args.get("start_date"), "start_date") or end - timedelta(days=MAX_DAYS)
+        if start > end:
+            raise ValidationError("start_date must be before end_date")
+        if end - start > timedelta(days=MAX_DAYS):
+            raise ValidationError(f"the date range may be at most {MAX_DAYS} days")
+        q = q.where(Case.reported_at >= start, Case.reported_at <= end)
+    if codes := [c for c in (args.get("service_code") or "").split(",") if c]:
+        q = q.where(Case.category_code.in_(codes))
+    if status := args.get("status"):
+        wanted = set(status.split(","))
+        if not wanted <= {"open", "closed"}:
+            raise ValidationError("status must be open or closed")
+        if wanted == {"open"}:
+            q = q.where(Case.status.not_in(CLOSED))
+        elif wanted == {"closed"}:
+            q = q.where(Case.status.in_(CLOSED))
+    if bbox := args.get("bbox"):
+        from app.api.inputs import bbox_arg
+
+        q = q.where(Case.location.intersects(func.ST_MakeEnvelope(*bbox_arg(bbox), 4326)))
+    try:
+        page = max(1, int(args.get("page", 1)))
+        size = min(MAX_ROWS, max(1, int(args.get("page_size", MAX_ROWS))))
+    except ValueError:
+        raise ValidationError("page and page_size must be whole numbers") from None
+    return list(db.session.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc())
+                                   .limit(size).offset((page - 1) * size)))
+
+
+def get_request(number: str) -> Case:
+    """One request by its service_request_id (our case number), or 404."""
+    case = db.session.scalars(select(Case).where(Case.number == number)).first()
+    if case is None:
+        raise NotFound(f"service_request_id {number} not found")
+    return case
+
+
+def as_request(case: Case, status_label: str) -> dict:
+    """A case in the spec's words (never the reporter's contact)."""
+    p = to_shape(case.location)
+    due = case.handle_due_at or case.dispatch_due_at
+    agency = case.department.name if case.department else case.category.department_type
+    return {
+        "service_request_id": case.number,
+        "status": "closed" if case.status.value in CLOSED else "open",
+        "status_notes": status_label + (f": {case.void_reason}" if case.void_reason else ""),
+        "service_name": case.category.name_zh,
+        "service_code": case.category_code,
+        "description": case.description,
+        "agency_responsible": agency,
+        "service_notice": "",
+        "requested_datetime": case.reported_at.isoformat(timespec="seconds"),
+        "updated_datetime": case.updated_at.isoformat(timespec="seconds"),
+        "expected_datetime": due.isoformat(timespec="seconds") if due else "",
+        "address": case.address,
+        "address_id": "",
+        "zipcode": "",
+        "lat": round(p.y, 7),
+        "long": round(p.x, 7),
+        "media_url": (case.extra or {}).get("open311", {}).get("media_url") or "",
+    }
