@@ -66,19 +66,9 @@ def list_workers():
 @roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 def list_cameras():
     """Cameras with position, calibration error and live health (last frame, fps, errors, reconnects)."""
-    from geoalchemy2.shape import to_shape
+    from app.services.cameras import cameras_geojson
 
-    from app.models import Camera
-    from app.services.cameras import read_health
-
-    cams = list(db.session.scalars(select(Camera).order_by(Camera.code)))
-    health = read_health([c.code for c in cams])
-    return jsonify({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": c.id,
-         "geometry": {"type": "Point", "coordinates": list(to_shape(c.position).coords[0])},
-         "properties": {"code": c.code, "name": c.name, "enabled": c.enabled, "heading": c.heading_deg,
-                        "fps": c.fps, "calibration_rms_m": c.calibration_rms_m, "health": health[c.code]}}
-        for c in cams]})
+    return jsonify(cameras_geojson())
 
 
 @bp.post("/cameras/<code>/calibration")

@@ -41,6 +41,24 @@ def read_health(codes: list[str]) -> dict[str, dict | None]:
     return {c: json.loads(r) if r else None for c, r in zip(codes, raw, strict=True)}
 
 
+def cameras_geojson() -> dict:
+    """Every camera with its calibration error and live health, as GeoJSON."""
+    from geoalchemy2.shape import to_shape
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Camera
+
+    cams = list(db.session.scalars(select(Camera).order_by(Camera.code)))
+    health = read_health([c.code for c in cams])
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": c.id,
+         "geometry": {"type": "Point", "coordinates": list(to_shape(c.position).coords[0])},
+         "properties": {"code": c.code, "name": c.name, "enabled": c.enabled, "heading": c.heading_deg,
+                        "fps": c.fps, "calibration_rms_m": c.calibration_rms_m, "health": health[c.code]}}
+        for c in cams]}
+
+
 def camera_process(camera_ids: list[int], weights: str | None, classmap: str | None, stop,
                    config: dict | None = None):
     """Entry point of one camera process (spawned: it builds its own app and connections).

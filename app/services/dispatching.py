@@ -120,15 +120,15 @@ def worker_states(now: datetime, *, lock: bool = True) -> tuple[list[WorkerState
         open_count[wid] += 1
         share = 0.5 if status is S.HANDLING else 1.0  # on site: about half of the work is left
         queued[wid] += share * stats(wid, cat).handle_min
-    positions = dict(db.session.execute(
-        select(User.id, func.ST_AsText(User.last_position)).where(User.id.in_(ids))
-    ).all()) if ids else {}
+    positions = {uid: (x, y) for uid, x, y in db.session.execute(
+        select(User.id, func.ST_X(User.last_position), func.ST_Y(User.last_position))
+        .where(User.id.in_(ids), User.last_position.is_not(None))
+    )} if ids else {}
     states = []
     for u in users:
-        wkt = positions.get(u.id)
-        if not wkt:
+        if u.id not in positions:
             continue  # no position ever reported: routing cannot judge distance
-        lon, lat = (float(v) for v in wkt[6:-1].split())
+        lon, lat = positions[u.id]
         age = (now - u.last_seen_at).total_seconds() / 60 if u.last_seen_at else 1e9
         states.append(WorkerState(
             id=u.id, lon=lon, lat=lat, skills=frozenset(c.code for c in u.skills),
@@ -155,12 +155,12 @@ def case_requests(cases: list[Case], now: datetime) -> list[CaseRequest]:
     """Filed cases as routing sees them."""
     cal = get_calendar()
     failed = _failed_by([c.id for c in cases])
-    coords = dict(db.session.execute(
-        select(Case.id, func.ST_AsText(Case.location)).where(Case.id.in_([c.id for c in cases]))
-    ).all()) if cases else {}
+    coords = {cid: (x, y) for cid, x, y in db.session.execute(
+        select(Case.id, func.ST_X(Case.location), func.ST_Y(Case.location)).where(Case.id.in_([c.id for c in cases]))
+    )} if cases else {}
     out = []
     for c in cases:
-        lon, lat = (float(v) for v in coords[c.id][6:-1].split())
+        lon, lat = coords[c.id]
         due = cal.add(now, c.category.handle_minutes, c.category.time_basis)
         out.append(CaseRequest(
             id=c.id, category=c.category_code, lon=lon, lat=lat, grid_id=c.grid_id,
