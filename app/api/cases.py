@@ -23,6 +23,7 @@ from app.jobs.tasks import kick
 from app.models import Case, Grid, Media, Role
 from app.models.people import STAFF_ROLES
 from app.services import cases as svc
+from app.services.calendar import local_datetime
 from app.services.media import media_path
 from dispatch.lifecycle import CaseStatus
 
@@ -89,17 +90,7 @@ def _visible(case: Case) -> Case:
 
 def _date_arg(name: str) -> datetime | None:
     raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError(_l("%(field)s must be an ISO date or date-time."), field=name) from None
-    if value.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        value = value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
-    return value
+    return local_datetime(raw, name) if raw else None
 
 
 @bp.get("/cases")

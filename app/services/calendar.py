@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,15 @@ def get_calendar() -> WorkCalendar:
             workdays=frozenset(d for d, w in rows if w),
         )
     return cache["calendar"]
+
+
+def local_datetime(raw: str, field: str) -> datetime:
+    """An ISO date or date-time from user input; without an offset it is local time (TIMEZONE)."""
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(_l("%(field)s must be an ISO date or date-time."), field=field) from None
+    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
 
 
 def load_holidays(path: str | Path = DEFAULT_HOLIDAYS) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from app.errors import ValidationError
 from app.extensions import db
+from app.services.calendar import local_datetime
 from dispatch import kpi
 
 GROUPS = ("grid", "worker", "category", "day")
@@ -35,18 +36,9 @@ WHERE c.reported_at >= :start AND c.reported_at < :end
 
 def period(start: str | None, end: str | None, default_days: int = 30) -> tuple[datetime, datetime]:
     """Parse from/to (ISO dates or date-times in local time); default: the last `default_days` days."""
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-
-    def parse(raw, name):
-        try:
-            value = datetime.fromisoformat(raw)
-        except ValueError:
-            raise ValidationError(_l("%(field)s must be an ISO date or date-time."), field=name) from None
-        return value if value.tzinfo else value.replace(tzinfo=tz)
-
-    now = datetime.now(tz)
-    end_at = parse(end, "to") if end else now
-    start_at = parse(start, "from") if start else end_at - timedelta(days=default_days)
+    now = datetime.now(ZoneInfo(current_app.config["TIMEZONE"]))
+    end_at = local_datetime(end, "to") if end else now
+    start_at = local_datetime(start, "from") if start else end_at - timedelta(days=default_days)
     if start_at >= end_at:
         raise ValidationError(_l("'from' must be before 'to'."))
     if end_at - start_at > timedelta(days=MAX_DAYS):
