@@ -51,7 +51,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
     limiter.init_app(app)
 
-    from app.errors import STATUS_LABELS, register_error_handlers
+    from app.errors import ACTION_LABELS, STATUS_LABELS, register_error_handlers
 
     register_error_handlers(app)
 
@@ -67,16 +67,18 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.jinja_env.globals.update(
         current_locale=lambda: str(get_locale() or "zh_CN"),
         status_label=lambda s: str(STATUS_LABELS.get(s, s)),
+        action_label=lambda a: str(ACTION_LABELS.get(a, a)),
         role_label=lambda r: str(role_labels.get(r, r)),
     )
 
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
+    from app.citizen import bp as citizen_bp
     from app.health import bp as health_bp
     from app.open311 import bp as open311_bp
     from app.web import bp as web_bp
 
-    for bp in (auth_bp, api_bp, health_bp, web_bp, open311_bp):
+    for bp in (auth_bp, api_bp, health_bp, web_bp, open311_bp, citizen_bp):
         app.register_blueprint(bp)
 
     from app.cli import register_cli

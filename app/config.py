@@ -37,6 +37,7 @@ class Config:
     RATELIMIT_DEFAULT = _env("RATELIMIT_DEFAULT", "")
     RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
     RATELIMIT_REPORT = _env("RATELIMIT_REPORT", "30 per minute")
+    RATELIMIT_CITIZEN = _env("RATELIMIT_CITIZEN", "10 per minute")  # the public snap-and-report form
     RATELIMIT_HEADERS_ENABLED = True
     # A Redis outage must not take the whole site down: fall back to per-process limits.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

@@ -69,6 +69,8 @@ def build_spec() -> dict:
                                                      params=[{"name": "code", "in": "path", "required": True,
                                                               "schema": {"type": "string"}}])},
         "/workers": {"get": _op("Field workers with position, duty and open tasks (GeoJSON)")},
+        "/nearby": {"get": _op("Open cases of a category within 100 m", secured=False,
+                               params=[_q("category"), _q("lon", "number"), _q("lat", "number")])},
         "/me": {"get": _op("The signed-in user")},
         "/me/position": {"post": _op("Report the device's position", body=_schema(POSITION_FIELDS))},
         "/me/duty": {"post": _op("Go on or off duty", body=_schema(DUTY_FIELDS))},

@@ -39,6 +39,15 @@ def list_grids():
     return jsonify(grids.grids_geojson(bbox_arg(request.args.get("bbox"))))
 
 
+@bp.get("/nearby")
+def nearby_cases():
+    """Open cases of a category within 100 m of a point (public: the report form asks before submitting)."""
+    from app.services.citizen import nearby
+
+    args = parse([Field("category", str, True), *POSITION_FIELDS], request.args)
+    return jsonify(nearby(args["category"], args["lon"], args["lat"]))
+
+
 @bp.get("/grids/lookup")
 def lookup_grid():
     """The grid covering lon/lat, or null."""

@@ -86,6 +86,7 @@ class Case(db.Model):
     reporter_contact: Mapped[str | None] = mapped_column(sa.String(80))  # private: never in public output
     camera_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cameras.id", ondelete="SET NULL"))
     client_request_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)  # idempotency key
+    tracking_token: Mapped[str | None] = mapped_column(sa.String(43), unique=True)  # the reporter's private link
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"))
 
     rework_count: Mapped[int] = mapped_column(default=0)

@@ -334,20 +334,26 @@ def check_case(case_id: int, actor: User, *, passed: bool, note: str = "", photo
     return case
 
 
-def evaluate_case(case_id: int, actor: User, *, rating, comment: str = "", at=None) -> Case:
-    """评价: the reporter rates a closed case 1–5; ≤ 2 reopens it as rework."""
+def evaluate_case(case_id: int, actor: User | None, *, rating, comment: str = "", at=None,
+                  by_tracking_link: bool = False) -> Case:
+    """评价: the reporter rates a closed case 1–5; ≤ 2 reopens it as rework.
+
+    `by_tracking_link`: an anonymous reporter proves who they are with the case's private link.
+    """
     at = at or utcnow()
-    case = _begin(case_id, actor, A.EVALUATE)
+    role = "citizen" if by_tracking_link else None
+    case = _lock(case_id) if by_tracking_link else _begin(case_id, actor, A.EVALUATE)
     rating = _whole(rating)
     if not 1 <= rating <= 5:
         raise ValidationError(_l("The rating must be a whole number from 1 to 5."))
     if case.status is S.CLOSED and case.rated_at is not None:
         raise Conflict(_l("This case has already been rated."))
     comment = _text(comment, 1000, label=_l("comment"))
-    _apply(case, A.EVALUATE, actor, at=at, note=comment, data={"rating": rating, "handler_id": case.handler_id})
+    _apply(case, A.EVALUATE, actor, at=at, note=comment, data={"rating": rating, "handler_id": case.handler_id},
+           role=role)
     case.rating, case.rating_comment, case.rated_at = rating, comment or None, at
     if rating <= 2:
-        _apply(case, A.REOPEN, actor, at=at,
+        _apply(case, A.REOPEN, actor, at=at, role=role,
                data={"reason": "low_rating", "rating": rating, "handler_id": case.handler_id})
         case.rework_count += 1
         case.rating = case.rating_comment = case.rated_at = None

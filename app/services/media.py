@@ -41,6 +41,8 @@ def inspect_image(data: bytes, max_pixels: int) -> tuple[str, str, int, int]:
         raise ValidationError(_l("The photo has too many pixels.")) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ValidationError(_l("The file is not a readable image.")) from exc
+    except Exception as exc:  # noqa: BLE001 - e.g. a plugin another library registered fails to import
+        raise ValidationError(_l("The file is not a readable image.")) from exc
     mime, ext = _FORMATS[fmt]
     return mime, ext, w, h
 

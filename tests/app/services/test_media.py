@@ -62,3 +62,14 @@ def test_storage_is_content_addressed_and_deduplicated(app):
     assert path.read_bytes() == data and path.name == f"{a.sha256}.jpg"
     assert Path(app.config["MEDIA_ROOT"]) in path.parents
     assert not list(path.parent.glob(".up-*"))  # no temporary files left behind
+
+
+def test_any_decoder_failure_is_a_clear_refusal(monkeypatch):
+    import PIL.Image
+
+    def broken(*_a, **_k):
+        raise ModuleNotFoundError("No module named 'pi_heif'")  # what a third-party opener did here
+
+    monkeypatch.setattr(PIL.Image, "open", broken)
+    with pytest.raises(ValidationError):
+        inspect_image(b"not an image", 10_000)

@@ -1,0 +1,95 @@
+"""The citizen side: snap-and-report (随手拍) from the public form, the private tracking link, rating."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, text
+
+from app.errors import NotFound, ValidationError
+from app.extensions import db
+from app.models import Case, Role, User
+from app.models.cases import Source
+from app.services import cases as svc
+
+log = logging.getLogger(__name__)
+MAX_PHOTOS = 3
+NEARBY_M = 100
+OPEN = ("reported", "verified", "filed", "dispatched", "accepted", "handling", "resolved", "suspended")
+
+
+def _reporter(user: User | None) -> User | None:
+    """Signed-in citizens report as themselves; anyone else reports anonymously."""
+    return user if user is not None and user.is_authenticated and user.role is Role.CITIZEN else None
+
+
+def submit(form: dict, photos: list[bytes], user: User | None = None) -> tuple[Case, bool]:
+    """Create a case from the form (or add the photos to the case the citizen says it duplicates).
+
+    Returns (the case to follow, whether a new case was created).
+    """
+    if form.get("website"):  # the honeypot field people never see
+        log.info("snap-and-report: honeypot filled, refused")
+        raise ValidationError(_l("The report could not be accepted."))
+    if not photos:
+        raise ValidationError(_l("Please add at least one photo."))
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationError(_l("At most %(n)d photos, please."), n=MAX_PHOTOS)
+    reporter = _reporter(user)
+    if join := (form.get("join") or "").strip():
+        case = svc.get_case(join)
+        if case.status.value not in OPEN:
+            raise ValidationError(_l("That case is no longer open; please report a new one."))
+        svc.add_evidence(case.id, reporter, photos=photos, note=(form.get("description") or "")[:1000],
+                         data={"joined_by_citizen": True})
+        return _with_token(case), False
+    case, created = svc.report_case(
+        reporter, category_code=form.get("category") or "", lon=form.get("lon"), lat=form.get("lat"),
+        description=form.get("description") or "", address=form.get("address") or "", photos=photos,
+        source=Source.CITIZEN, reporter_contact=(form.get("contact") or "").strip() or None,
+        client_request_id=(form.get("request_id") or "").strip() or None,
+    )
+    return _with_token(case), created
+
+
+def _with_token(case: Case) -> Case:
+    if not case.tracking_token:
+        case.tracking_token = secrets.token_urlsafe(32)
+    return case
+
+
+def by_token(token: str) -> Case:
+    """The case behind a private tracking link, or 404."""
+    case = db.session.scalars(select(Case).where(Case.tracking_token == token)).first() if token else None
+    if case is None:
+        raise NotFound(_l("This tracking link is not valid."))
+    return case
+
+
+def rate(token: str, rating, comment: str = "") -> Case:
+    """The reporter rates their closed case through the private link (≤ 2 reopens it)."""
+    case = by_token(token)
+    return svc.evaluate_case(case.id, None, rating=rating, comment=comment, by_tracking_link=True)
+
+
+def nearby(category: str, lon, lat, radius_m: float = NEARBY_M) -> list[dict]:
+    """Open cases of the same category within `radius_m` (public facts only), nearest first."""
+    from app.services.grids import parse_lonlat
+
+    lon, lat = parse_lonlat(lon, lat)
+    rows = db.session.execute(text(
+        """
+        SELECT number, status, reported_at,
+               ST_Distance(location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS m
+        FROM cases
+        WHERE category_code = :cat AND status = ANY(:open)
+          AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :r)
+        ORDER BY m LIMIT 5
+        """
+    ), {"lon": lon, "lat": lat, "cat": category, "open": list(OPEN), "r": radius_m}).mappings()
+    from app.errors import STATUS_LABELS
+
+    return [{"number": r["number"], "status": r["status"], "status_label": str(STATUS_LABELS[r["status"]]),
+             "distance_m": round(r["m"]), "reported_at": r["reported_at"].isoformat()} for r in rows]
