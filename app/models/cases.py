@@ -141,7 +141,8 @@ class Media(db.Model):
     __tablename__ = "media"
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
-    path: Mapped[str] = mapped_column(sa.String(255))  # relative to MEDIA_ROOT
+    path: Mapped[str] = mapped_column(sa.String(255))  # relative to MEDIA_ROOT; the original, staff only
+    public_path: Mapped[str | None] = mapped_column(sa.String(255))  # re-encoded copy without EXIF
     mime: Mapped[str] = mapped_column(sa.String(40))
     size: Mapped[int] = mapped_column()
     width: Mapped[int] = mapped_column()

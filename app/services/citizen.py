@@ -45,8 +45,13 @@ def submit(form: dict, photos: list[bytes], user: User | None = None) -> tuple[C
         svc.add_evidence(case.id, reporter, photos=photos, note=(form.get("description") or "")[:1000],
                          data={"joined_by_citizen": True})
         return _with_token(case), False
+    lon, lat = form.get("lon"), form.get("lat")
+    if not lon or not lat:  # no pin: the photo's own GPS, when it has one
+        from app.services.media import exif_gps
+
+        lon, lat = exif_gps(photos[0]) or (lon, lat)
     case, created = svc.report_case(
-        reporter, category_code=form.get("category") or "", lon=form.get("lon"), lat=form.get("lat"),
+        reporter, category_code=form.get("category") or "", lon=lon, lat=lat,
         description=form.get("description") or "", address=form.get("address") or "", photos=photos,
         source=Source.CITIZEN, reporter_contact=(form.get("contact") or "").strip() or None,
         client_request_id=(form.get("request_id") or "").strip() or None,

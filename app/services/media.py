@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.errors import ValidationError
 from app.extensions import db
@@ -47,9 +47,8 @@ def inspect_image(data: bytes, max_pixels: int) -> tuple[str, str, int, int]:
     return mime, ext, w, h
 
 
-def store_image(data: bytes, kind: MediaKind, *, uploaded_by: User | None = None) -> Media:
-    """Validate and store a photo; returns a pending Media row (linked to a case by the caller)."""
-    mime, ext, w, h = inspect_image(data, current_app.config["MAX_IMAGE_PIXELS"])
+def _write(data: bytes, ext: str) -> tuple[str, str]:
+    """Store bytes content-addressed under MEDIA_ROOT; return (sha256, relative path)."""
     digest = hashlib.sha256(data).hexdigest()
     rel = Path(digest[:2]) / digest[2:4] / f"{digest}.{ext}"
     dest = Path(current_app.config["MEDIA_ROOT"]) / rel
@@ -60,8 +59,45 @@ def store_image(data: bytes, kind: MediaKind, *, uploaded_by: User | None = None
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, dest)
+    return digest, str(rel)
+
+
+def public_copy(data: bytes) -> bytes:
+    """The photo upright and re-encoded as JPEG without any EXIF (no GPS, no device data)."""
+    with Image.open(io.BytesIO(data)) as img:
+        upright = ImageOps.exif_transpose(img).convert("RGB")
+        out = io.BytesIO()
+        upright.save(out, "JPEG", quality=88)  # no exif= argument: nothing is carried over
+        return out.getvalue()
+
+
+def exif_gps(data: bytes) -> tuple[float, float] | None:
+    """(lon, lat) from the photo's EXIF GPS, when present and sane."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            gps = img.getexif().get_ifd(0x8825)
+    except Exception:  # noqa: BLE001 - no readable EXIF is simply no position
+        return None
+
+    def degrees(dms, ref):
+        d, m, s = (float(v) for v in dms)
+        value = d + m / 60 + s / 3600
+        return -value if ref in ("S", "W") else value
+
+    try:
+        lat, lon = degrees(gps[2], gps[1]), degrees(gps[4], gps[3])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    return (lon, lat) if -180 <= lon <= 180 and -90 <= lat <= 90 and (lon or lat) else None
+
+
+def store_image(data: bytes, kind: MediaKind, *, uploaded_by: User | None = None) -> Media:
+    """Validate and store a photo (private original + public copy without EXIF); returns a pending row."""
+    mime, ext, w, h = inspect_image(data, current_app.config["MAX_IMAGE_PIXELS"])
+    digest, rel = _write(data, ext)
+    _, public_rel = _write(public_copy(data), "jpg")
     media = Media(
-        sha256=digest, path=str(rel), mime=mime, size=len(data), width=w, height=h, kind=kind,
+        sha256=digest, path=rel, public_path=public_rel, mime=mime, size=len(data), width=w, height=h, kind=kind,
         uploaded_by_id=uploaded_by.id if uploaded_by is not None else None,
     )
     db.session.add(media)

@@ -98,3 +98,12 @@ def test_report_form_is_rate_limited(client, town, app, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_CITIZEN", "2 per minute")
     codes = [submit(client, request_id=f"r{i}").status_code for i in range(4)]
     assert codes[:2] == [303, 303] and codes[2:] == [429, 429]
+
+
+def test_photo_gps_places_a_report_without_a_pin(client, town):
+    from tests.app.services.test_media import jpeg_with_exif
+
+    r = submit(client, lon="", lat="", photos=(io.BytesIO(jpeg_with_exif(gps=(30.005, 120.015))), "gps.jpg"))
+    assert r.status_code == 303
+    case = db.session.scalars(db.select(Case)).one()
+    assert case.grid.code == "330100001001002"  # lon 120.015: the east grid, from the photo

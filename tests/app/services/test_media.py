@@ -73,3 +73,42 @@ def test_any_decoder_failure_is_a_clear_refusal(monkeypatch):
     monkeypatch.setattr(PIL.Image, "open", broken)
     with pytest.raises(ValidationError):
         inspect_image(b"not an image", 10_000)
+
+
+def jpeg_with_exif(gps=(30.005, 120.005), orientation=None, size=(40, 20)):
+    """A JPEG carrying GPS (lat, lon as degrees/minutes/seconds) and optionally an orientation flag."""
+    exif = Image.Exif()
+
+    def dms(value):
+        d = int(value)
+        m = int((value - d) * 60)
+        return (float(d), float(m), round((value - d - m / 60) * 3600, 4))
+
+    if gps:
+        exif[0x8825] = {1: "N", 2: dms(gps[0]), 3: "E", 4: dms(gps[1])}
+    if orientation:
+        exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 50, 50)).save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def test_exif_gps_is_read():
+    from app.services.media import exif_gps
+
+    lon, lat = exif_gps(jpeg_with_exif())
+    assert lon == pytest.approx(120.005, abs=1e-4) and lat == pytest.approx(30.005, abs=1e-4)
+    assert exif_gps(jpeg()) is None and exif_gps(b"junk") is None
+
+
+def test_public_copy_has_no_exif_and_stands_upright(app):
+    from app.services.media import exif_gps, public_copy
+
+    original = jpeg_with_exif(orientation=6)  # "rotate 90°": a phone held upright
+    copy = public_copy(original)
+    with Image.open(io.BytesIO(copy)) as img:
+        assert not img.getexif() and img.size == (20, 40)
+    assert exif_gps(copy) is None
+    m = store_image(original, MediaKind.EVIDENCE)
+    assert m.public_path != m.path and (Path(app.config["MEDIA_ROOT"]) / m.public_path).read_bytes() == copy
+    assert exif_gps(media_path(m).read_bytes()) is not None  # the private original keeps everything
