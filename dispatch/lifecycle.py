@@ -37,6 +37,9 @@ class CaseStatus(enum.StrEnum):
 
 
 TERMINAL = frozenset({CaseStatus.INVALID, CaseStatus.VOID, CaseStatus.MERGED})
+# As plain values, for SQL: cases someone still works on, and the rest.
+OPEN_VALUES = tuple(s.value for s in CaseStatus if s not in TERMINAL and s is not CaseStatus.CLOSED)
+DONE_VALUES = tuple(s.value for s in CaseStatus if s.value not in OPEN_VALUES)
 
 
 class Action(enum.StrEnum):

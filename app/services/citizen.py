@@ -13,11 +13,11 @@ from app.extensions import db
 from app.models import Case, Role, User
 from app.models.cases import Source
 from app.services import cases as svc
+from dispatch.lifecycle import OPEN_VALUES
 
 log = logging.getLogger(__name__)
 MAX_PHOTOS = 3
 NEARBY_M = 100
-OPEN = ("reported", "verified", "filed", "dispatched", "accepted", "handling", "resolved", "suspended")
 
 
 def _reporter(user: User | None) -> User | None:
@@ -40,7 +40,7 @@ def submit(form: dict, photos: list[bytes], user: User | None = None) -> tuple[C
     reporter = _reporter(user)
     if join := (form.get("join") or "").strip():
         case = svc.get_case(join)
-        if case.status.value not in OPEN:
+        if case.status.value not in OPEN_VALUES:
             raise ValidationError(_l("That case is no longer open; please report a new one."))
         svc.add_evidence(case.id, reporter, photos=photos, note=(form.get("description") or "")[:1000],
                          data={"joined_by_citizen": True})
@@ -93,7 +93,7 @@ def nearby(category: str, lon, lat, radius_m: float = NEARBY_M) -> list[dict]:
           AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :r)
         ORDER BY m LIMIT 5
         """
-    ), {"lon": lon, "lat": lat, "cat": category, "open": list(OPEN), "r": radius_m}).mappings()
+    ), {"lon": lon, "lat": lat, "cat": category, "open": list(OPEN_VALUES), "r": radius_m}).mappings()
     from app.errors import STATUS_LABELS
 
     return [{"number": r["number"], "status": r["status"], "status_label": str(STATUS_LABELS[r["status"]]),

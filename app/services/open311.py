@@ -16,11 +16,11 @@ from app.models.cases import Source
 from app.models.types import utcnow
 from app.services import cases as svc
 from app.services.dispatching import system_user
+from dispatch.lifecycle import DONE_VALUES
 
 MAX_DESCRIPTION = 4000
 MAX_DAYS = 90
 MAX_ROWS = 1000
-CLOSED = ("closed", "invalid", "void", "merged")
 
 
 def _digest(key: str) -> str:
@@ -124,9 +124,9 @@ def query(args) -> list[Case]:
         if not wanted <= {"open", "closed"}:
             raise ValidationError("status must be open or closed")
         if wanted == {"open"}:
-            q = q.where(Case.status.not_in(CLOSED))
+            q = q.where(Case.status.not_in(DONE_VALUES))
         elif wanted == {"closed"}:
-            q = q.where(Case.status.in_(CLOSED))
+            q = q.where(Case.status.in_(DONE_VALUES))
     if bbox := args.get("bbox"):
         from app.api.inputs import bbox_arg
 
@@ -155,7 +155,7 @@ def as_request(case: Case, status_label: str) -> dict:
     agency = case.department.name if case.department else case.category.department_type
     return {
         "service_request_id": case.number,
-        "status": "closed" if case.status.value in CLOSED else "open",
+        "status": "closed" if case.status.value in DONE_VALUES else "open",
         "status_notes": status_label + (f": {case.void_reason}" if case.void_reason else ""),
         "service_name": case.category.name_zh,
         "service_code": case.category_code,

@@ -23,12 +23,12 @@ from app.models.cases import Source
 from app.models.types import utcnow
 from app.services import cases as svc
 from app.services.dispatching import system_user
+from dispatch.lifecycle import OPEN_VALUES
 from vision.calibration import CalibrationError, GroundCalibration, calibrate
 from vision.pipeline import Found
 from vision.rules import Zone
 
 log = logging.getLogger(__name__)
-OPEN = ("reported", "verified", "filed", "dispatched", "accepted", "handling", "resolved", "suspended")
 
 
 def camera_actor():
@@ -84,7 +84,7 @@ def _nearby_open_case(category: str, lon: float, lat: float, at: datetime) -> Ca
         ORDER BY location::geography <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
         LIMIT 1
         """
-    ), {"cat": category, "open": list(OPEN), "since": at - timedelta(hours=hours), "lon": lon, "lat": lat,
+    ), {"cat": category, "open": list(OPEN_VALUES), "since": at - timedelta(hours=hours), "lon": lon, "lat": lat,
         "r": radius}).first()
     return db.session.get(Case, row[0]) if row else None
 
