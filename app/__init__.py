@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Flask, has_request_context, request, session
 
 from app.config import BASE_DIR, Config
@@ -64,11 +66,15 @@ def create_app(config: type | dict | None = None) -> Flask:
         "dispatcher": _l("dispatcher"), "supervisor": _l("supervisor"), "admin": _l("administrator"),
         "system": _l("system"),
     }
+    photo_labels = {"evidence": _l("As reported"), "before": _l("Before handling"), "after": _l("After handling"),
+                    "check": _l("On-site check")}
     app.jinja_env.globals.update(
         current_locale=lambda: str(get_locale() or "zh_CN"),
         status_label=lambda s: str(STATUS_LABELS.get(s, s)),
         action_label=lambda a: str(ACTION_LABELS.get(a, a)),
         role_label=lambda r: str(role_labels.get(r, r)),
+        photo_label=lambda k: str(photo_labels.get(k, k)),
+        tz=ZoneInfo(app.config["TIMEZONE"]),
     )
 
     from app.api import bp as api_bp

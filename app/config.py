@@ -37,7 +37,9 @@ class Config:
     RATELIMIT_DEFAULT = _env("RATELIMIT_DEFAULT", "")
     RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
     RATELIMIT_REPORT = _env("RATELIMIT_REPORT", "30 per minute")
-    RATELIMIT_CITIZEN = _env("RATELIMIT_CITIZEN", "10 per minute")  # the public snap-and-report form
+    RATELIMIT_CITIZEN = _env("RATELIMIT_CITIZEN", "10 per minute")  # the public form, per IP address
+    # Per device (a random cookie): tighter than per IP, which many phones share behind carrier NAT.
+    RATELIMIT_DEVICE = _env("RATELIMIT_DEVICE", "5 per minute;30 per day")
     RATELIMIT_HEADERS_ENABLED = True
     # A Redis outage must not take the whole site down: fall back to per-process limits.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
@@ -66,6 +68,10 @@ class Config:
     VISION_TRACK = _env("VISION_TRACK", "1") == "1"  # Ultralytics ByteTrack ids help the rules follow objects
     VISION_RULES = _env("VISION_RULES", "")  # YAML {category: {dwell_s: …, min_conf: …}} over the defaults
     DEMO_VIDEO_DIR = _env("DEMO_VIDEO_DIR", str(BASE_DIR / "instance" / "demo_videos"))
+    # Snap-and-report: the first photo gets an AI-suggested category when VISION_WEIGHTS exists.
+    SUGGEST_CATEGORY = _env("SUGGEST_CATEGORY", "1") == "1"
+    SUGGEST_MIN_CONF = float(_env("SUGGEST_MIN_CONF", "0.35"))
+    CIVIC_POINTS_REPORT = int(_env("CIVIC_POINTS_REPORT", "10"))  # 文明积分 for a report that is filed (立案)
     DEDUPE_RADIUS_M = float(_env("DEDUPE_RADIUS_M", "50"))
     DEDUPE_HOURS = float(_env("DEDUPE_HOURS", "24"))
     API_PAGE_SIZE_MAX = 500

@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from itertools import groupby
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user
 
+from app.auth import roles_required
 from app.errors import DomainError
 from app.extensions import db, limiter
-from app.services import catalog, citizen
+from app.models import Role
+from app.services import catalog, citizen, media, suggest, users
 from app.services.cases import timeline
 
 bp = Blueprint("citizen", __name__)
+DEVICE_COOKIE = "uo_dev"
+
+
+def _device_key() -> str:
+    """Rate-limit key of the phone: its random device cookie, or its address when it refuses cookies."""
+    dev = request.cookies.get(DEVICE_COOKIE, "")
+    return f"dev:{dev}" if len(dev) == 32 and dev.isalnum() else f"ip:{get_remote_address()}"
+
+
+def _with_device_cookie(response):
+    if DEVICE_COOKIE not in request.cookies:
+        response.set_cookie(DEVICE_COOKIE, secrets.token_hex(16), max_age=365 * 24 * 3600, httponly=True,
+                            samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+def _device_limit() -> str:
+    return current_app.config["RATELIMIT_DEVICE"]
 
 
 def _categories():
@@ -25,12 +47,26 @@ def _categories():
 @bp.get("/report")
 def report_form():
     """The snap-and-report form (a fresh request id makes a double submit harmless)."""
-    return render_template("citizen/report.html", groups=_categories(), request_id=uuid.uuid4().hex,
+    page = render_template("citizen/report.html", groups=_categories(), request_id=uuid.uuid4().hex,
                            tile_url=current_app.config["MAP_TILE_URL"], form={})
+    return _with_device_cookie(current_app.make_response(page))
+
+
+@bp.post("/report/photo")
+@limiter.limit(lambda: current_app.config["RATELIMIT_CITIZEN"])
+def check_photo():
+    """Check the first photo before the form is sent: readable? where was it taken? what does it show?"""
+    upload = request.files.get("photo")
+    try:
+        data = citizen.checked_photo(upload.read() if upload else b"")
+    except DomainError as exc:
+        return jsonify(error=exc.message), exc.status
+    return jsonify(gps=citizen.photo_position(data), suggestion=suggest.suggest_category(data))
 
 
 @bp.post("/report")
 @limiter.limit(lambda: current_app.config["RATELIMIT_CITIZEN"])
+@limiter.limit(_device_limit, key_func=_device_key)
 def report_submit():
     """Create the case (or join an existing one) and go to its private tracking page."""
     photos = [f.read() for f in request.files.getlist("photos") if f and f.filename]
@@ -52,7 +88,45 @@ def report_submit():
 def track(token: str):
     """Status history in plain words; after closure, the satisfaction question."""
     case = citizen.by_token(token)
-    return render_template("citizen/track.html", case=case, events=timeline(case), token=token)
+    return render_template("citizen/track.html", case=case, events=timeline(case), token=token,
+                           photos=citizen.public_photos(case))
+
+
+@bp.get("/photos/<digest>.jpg")
+def public_photo(digest: str):
+    """A photo's public copy (EXIF stripped, faces and plates blurred); originals are never served here."""
+    return send_file(media.public_file(media.public_media(digest)), mimetype="image/jpeg", max_age=86400)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+def register():
+    """A citizen account (mobile number + password): reports are remembered and earn civic points."""
+    if current_user.is_authenticated:
+        return redirect(url_for("citizen.my_reports"))
+    if request.method == "GET":
+        return render_template("citizen/register.html", form={})
+    form = request.form
+    try:
+        user = users.register_citizen(form.get("phone", ""), form.get("password", ""), form.get("nickname", ""),
+                                      confirm=form.get("password2", ""))
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return render_template("citizen/register.html", form=form), exc.status
+    login_user(user)
+    flash(_("Welcome! Your reports now earn civic points."), "ok")
+    return redirect(url_for("citizen.report_form"), 303)
+
+
+@bp.get("/my/reports")
+@roles_required(Role.CITIZEN)
+def my_reports():
+    """The signed-in citizen's reports, their status and the civic points they earned."""
+    mine = citizen.my_reports(current_user)
+    db.session.commit()  # reports made elsewhere (API, Open311) get their private tracking link here
+    return render_template("citizen/my_reports.html", **mine)
 
 
 @bp.post("/track/<token>/rate")

@@ -6,7 +6,7 @@ from app.models.catalog import Category, CategoryClass, Holiday
 from app.models.dispatching import Notification, SystemState, WorkerStat
 from app.models.geo import Grid, Region, RegionLevel
 from app.models.open311 import Open311Key
-from app.models.people import ApiToken, Department, Role, User, grid_owners, user_skills
+from app.models.people import ApiToken, CivicPoints, Department, Role, User, grid_owners, user_skills
 
 __all__ = [
     "ApiToken",
@@ -17,6 +17,7 @@ __all__ = [
     "CaseEvent",
     "Category",
     "CategoryClass",
+    "CivicPoints",
     "Department",
     "Grid",
     "Holiday",

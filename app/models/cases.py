@@ -142,7 +142,8 @@ class Media(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
     path: Mapped[str] = mapped_column(sa.String(255))  # relative to MEDIA_ROOT; the original, staff only
-    public_path: Mapped[str | None] = mapped_column(sa.String(255))  # re-encoded copy without EXIF
+    # Re-encoded copy without EXIF, faces and plates blurred; looked up by path when served publicly.
+    public_path: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     mime: Mapped[str] = mapped_column(sa.String(40))
     size: Mapped[int] = mapped_column()
     width: Mapped[int] = mapped_column()

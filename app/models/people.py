@@ -111,3 +111,16 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     user: Mapped[User] = relationship()
+
+
+class CivicPoints(db.Model):
+    """One award of civic points (文明积分) to a citizen; the balance is the sum. One award per case and reason."""
+
+    __tablename__ = "civic_points"
+    __table_args__ = (sa.UniqueConstraint("user_id", "case_id", "reason", name="uq_civic_points_award"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"))
+    points: Mapped[int] = mapped_column(sa.SmallInteger)
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

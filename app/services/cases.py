@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import Case, CaseEvent, Department, Role, User
 from app.models.cases import MediaKind, Source
 from app.models.types import utcnow
-from app.services import audit, policy
+from app.services import audit, points, policy
 from app.services.calendar import get_calendar
 from app.services.catalog import get_category
 from app.services.grids import grid_for_point, parse_lonlat, point_sql
@@ -29,7 +29,7 @@ from dispatch.lifecycle import PHASE_OF, Action, CaseStatus, Phase, allowed_acti
 
 A = Action
 S = CaseStatus
-MAX_DESCRIPTION = 2000
+MAX_DESCRIPTION = 4000  # the Open311 GeoReport v2 limit, for every source alike
 MAX_NOTE = 1000
 MAX_DELAY_MINUTES = 30 * 24 * 60
 
@@ -242,6 +242,7 @@ def file_case(case_id: int, actor: User, *, priority: int | None = None, note: s
         case.priority = priority
     case.filed_at = at
     case.dispatch_due_at = _deadline(case, at, Phase.DISPATCH)
+    points.award_for_filing(case)  # filing is what makes a citizen's report "valid"
     return case
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 
@@ -13,6 +14,8 @@ from app.extensions import db
 from app.models import Case, Role, User
 from app.models.cases import Source
 from app.services import cases as svc
+from app.services import points
+from app.services.media import exif_gps, inspect_image, public_url
 from dispatch.lifecycle import OPEN_VALUES
 
 log = logging.getLogger(__name__)
@@ -47,8 +50,6 @@ def submit(form: dict, photos: list[bytes], user: User | None = None) -> tuple[C
         return _with_token(case), False
     lon, lat = form.get("lon"), form.get("lat")
     if not lon or not lat:  # no pin: the photo's own GPS, when it has one
-        from app.services.media import exif_gps
-
         lon, lat = exif_gps(photos[0]) or (lon, lat)
     case, created = svc.report_case(
         reporter, category_code=form.get("category") or "", lon=lon, lat=lat,
@@ -77,6 +78,33 @@ def rate(token: str, rating, comment: str = "") -> Case:
     """The reporter rates their closed case through the private link (≤ 2 reopens it)."""
     case = by_token(token)
     return svc.evaluate_case(case.id, None, rating=rating, comment=comment, by_tracking_link=True)
+
+
+def checked_photo(data: bytes) -> bytes:
+    """The photo if it is a real image within the limits (the same checks as on submit), else ValidationError."""
+
+    inspect_image(data, current_app.config["MAX_IMAGE_PIXELS"])
+    return data
+
+
+def photo_position(data: bytes) -> dict | None:
+    """{"lon", "lat"} where the photo was taken (EXIF GPS), for the form's pin."""
+    found = exif_gps(data)
+    return {"lon": round(found[0], 7), "lat": round(found[1], 7)} if found else None
+
+
+def public_photos(case: Case) -> list[dict]:
+    """The case's photos as the public may see them (blurred, EXIF-free copies), with what each shows."""
+    return [{"url": url, "kind": m.kind.value} for m in case.media if (url := public_url(m))]
+
+
+def my_reports(user: User) -> dict:
+    """The citizen's own reports (newest first) with their tracking links, points per case and balance."""
+    cases = list(db.session.scalars(select(Case).where(Case.reporter_id == user.id)
+                                    .order_by(Case.reported_at.desc()).limit(200)))
+    for case in cases:
+        _with_token(case)
+    return {"cases": cases, "balance": points.balance(user), "earned": points.points_by_case(user)}
 
 
 def nearby(category: str, lon, lat, radius_m: float = NEARBY_M) -> list[dict]:

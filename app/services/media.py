@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 
-from app.errors import ValidationError
+from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import Media, User
 from app.models.cases import MediaKind
@@ -62,13 +64,26 @@ def _write(data: bytes, ext: str) -> tuple[str, str]:
     return digest, str(rel)
 
 
+PUBLIC_MAX_SIDE = 2048  # public copies are for looking at, not for forensics: the original keeps full size
+
+
 def public_copy(data: bytes) -> bytes:
-    """The photo upright and re-encoded as JPEG without any EXIF (no GPS, no device data)."""
+    """The photo upright, at most PUBLIC_MAX_SIDE, faces and plates blurred, as JPEG without any EXIF."""
+    import numpy as np
+
+    from vision.privacy import anonymise
+
     with Image.open(io.BytesIO(data)) as img:
         upright = ImageOps.exif_transpose(img).convert("RGB")
-        out = io.BytesIO()
-        upright.save(out, "JPEG", quality=88)  # no exif= argument: nothing is carried over
-        return out.getvalue()
+    upright.thumbnail((PUBLIC_MAX_SIDE, PUBLIC_MAX_SIDE), Image.Resampling.LANCZOS)
+    rgb = np.asarray(upright)
+    # OpenCV works in BGR; reversing the channel axis twice keeps the colours right.
+    hidden, regions = anonymise(np.ascontiguousarray(rgb[:, :, ::-1]))
+    if regions:
+        upright = Image.fromarray(np.ascontiguousarray(hidden[:, :, ::-1]))
+    out = io.BytesIO()
+    upright.save(out, "JPEG", quality=85)  # no exif= argument: nothing is carried over
+    return out.getvalue()
 
 
 def exif_gps(data: bytes) -> tuple[float, float] | None:
@@ -105,5 +120,28 @@ def store_image(data: bytes, kind: MediaKind, *, uploaded_by: User | None = None
 
 
 def media_path(media: Media) -> Path:
-    """Absolute path of a stored photo."""
+    """Absolute path of a stored photo's private original."""
     return Path(current_app.config["MEDIA_ROOT"]) / media.path
+
+
+def public_media(digest: str) -> Media:
+    """The case photo whose public copy has this sha256 (never an original), or 404."""
+    if not re.fullmatch(r"[0-9a-f]{64}", digest or ""):
+        raise NotFound()
+    rel = str(Path(digest[:2]) / digest[2:4] / f"{digest}.jpg")
+    media = db.session.scalars(select(Media).where(Media.public_path == rel, Media.case_id.is_not(None))).first()
+    if media is None:
+        raise NotFound()
+    return media
+
+
+def public_file(media: Media) -> Path:
+    """Absolute path of a photo's public copy (EXIF stripped, faces and plates blurred)."""
+    return Path(current_app.config["MEDIA_ROOT"]) / media.public_path
+
+
+def public_url(media: Media, *, external: bool = False) -> str | None:
+    """Where anyone may see the photo's public copy (None for photos stored before copies existed)."""
+    if not media.public_path:
+        return None
+    return url_for("citizen.public_photo", digest=Path(media.public_path).stem, _external=external)

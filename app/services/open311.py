@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.errors import Forbidden, NotFound, ValidationError
 from app.extensions import db
@@ -16,9 +17,10 @@ from app.models.cases import Source
 from app.models.types import utcnow
 from app.services import cases as svc
 from app.services.dispatching import system_user
+from app.services.media import public_url
 from dispatch.lifecycle import DONE_VALUES
 
-MAX_DESCRIPTION = 4000
+MAX_DESCRIPTION = svc.MAX_DESCRIPTION  # one limit for every source
 MAX_DAYS = 90
 MAX_ROWS = 1000
 
@@ -136,7 +138,8 @@ def query(args) -> list[Case]:
         size = min(MAX_ROWS, max(1, int(args.get("page_size", MAX_ROWS))))
     except ValueError:
         raise ValidationError("page and page_size must be whole numbers") from None
-    return list(db.session.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc())
+    return list(db.session.scalars(q.options(selectinload(Case.media))
+                                   .order_by(Case.reported_at.desc(), Case.id.desc())
                                    .limit(size).offset((page - 1) * size)))
 
 
@@ -146,6 +149,14 @@ def get_request(number: str) -> Case:
     if case is None:
         raise NotFound(f"service_request_id {number} not found")
     return case
+
+
+def _first_photo_url(case: Case) -> str:
+    """The public copy (EXIF-free, faces and plates blurred) of the case's first photo, as an absolute URL."""
+    for media in case.media:
+        if url := public_url(media, external=True):
+            return url
+    return ""
 
 
 def as_request(case: Case, status_label: str) -> dict:
@@ -170,5 +181,5 @@ def as_request(case: Case, status_label: str) -> dict:
         "zipcode": "",
         "lat": round(p.y, 7),
         "long": round(p.x, 7),
-        "media_url": (case.extra or {}).get("open311", {}).get("media_url") or "",
+        "media_url": (case.extra or {}).get("open311", {}).get("media_url") or _first_photo_url(case),
     }

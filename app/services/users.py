@@ -50,6 +50,24 @@ def create_user(
     return user
 
 
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")  # mainland China mobile numbers: the citizen's username
+
+
+def register_citizen(phone: str, password: str, display_name: str = "", *, confirm: str | None = None) -> User:
+    """A citizen account signed in with the mobile number (never shown publicly)."""
+    phone = re.sub(r"[\s-]", "", phone or "")
+    if not _MOBILE.match(phone):
+        raise ValidationError(_l("Please enter an 11-digit mobile number."))
+    if confirm is not None and confirm != password:
+        raise ValidationError(_l("The two passwords differ."))
+    if len(display_name or "") > 40:
+        raise ValidationError(_l("The nickname may be at most %(n)d characters."), n=40)
+    if db.session.scalars(select(User).where(User.username == phone)).first():
+        raise Conflict(_l("This mobile number already has an account; please sign in."))
+    return create_user(phone, Role.CITIZEN, password=password, phone=phone,
+                       display_name=(display_name or "").strip() or phone[:3] + "****" + phone[-4:])
+
+
 def authenticate(username: str, password: str) -> User | None:
     """The active user with these credentials, or None (same answer for unknown user and bad password)."""
     user = db.session.scalars(select(User).where(User.username == (username or ""))).first()

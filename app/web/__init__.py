@@ -18,6 +18,8 @@ def index():
     """Send people to the page for their role."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    if current_user.role is Role.CITIZEN:
+        return redirect(url_for("citizen.my_reports"))
     return redirect(url_for("web.console"))
 
 

@@ -1,17 +1,20 @@
-/* Snap-and-report: location from the browser with a draggable pin, and "is this the same problem?". */
+/* Snap-and-report: location from the browser (or the photo's GPS) with a draggable pin, a first check of
+   the photo with an AI-suggested category, and "is this the same problem?". */
 (function () {
   "use strict";
   const form = document.getElementById("report");
   const mapEl = document.getElementById("pin-map");
-  const joinLabel = document.currentScript.dataset.join;
+  const opts = document.currentScript.dataset;
+  const joinLabel = opts.join;
+  let pinMovedByHand = false;
   const lon = form.elements.lon, lat = form.elements.lat;
   const start = lat.value ? [+lat.value, +lon.value] : [30.255, 120.145];
   const map = L.map(mapEl).setView(start, 16);
   L.tileLayer(mapEl.dataset.tiles, { maxZoom: 19 }).addTo(map);
   const pin = L.marker(start, { draggable: true }).addTo(map);
   const set = (ll) => { lat.value = ll.lat.toFixed(7); lon.value = ll.lng.toFixed(7); checkNearby(); };
-  pin.on("dragend", () => set(pin.getLatLng()));
-  map.on("click", (e) => { pin.setLatLng(e.latlng); set(e.latlng); });
+  pin.on("dragend", () => { pinMovedByHand = true; set(pin.getLatLng()); });
+  map.on("click", (e) => { pinMovedByHand = true; pin.setLatLng(e.latlng); set(e.latlng); });
   if (!lat.value && navigator.geolocation) {
     navigator.geolocation.getCurrentPosition((p) => {
       const ll = L.latLng(p.coords.latitude, p.coords.longitude);
@@ -31,6 +34,41 @@
       <button type="button" data-join="${esc(c.number)}">${esc(joinLabel)}</button></li>`).join("");
   }
   form.elements.category.addEventListener("change", checkNearby);
+
+  // The first photo is checked at once: a clear error now beats one after the whole form is sent.
+  const photoError = document.getElementById("photo-error");
+  const hint = document.getElementById("suggestion");
+  const showError = (msg) => { photoError.textContent = msg || ""; photoError.hidden = !msg; };
+  form.elements.photos.addEventListener("change", async () => {
+    const files = form.elements.photos.files;
+    hint.hidden = true; showError("");
+    if (!files.length) return;
+    if (files.length > 3) { showError(opts.tooMany); return; }
+    const body = new FormData();
+    body.append("photo", files[0]);
+    let r;
+    try {
+      r = await fetch(opts.check, { method: "POST", body, headers: {
+        "X-CSRFToken": document.querySelector("meta[name=csrf-token]").content } });
+    } catch (e) { return; }  // offline: the server checks again on submit
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) { showError(data.error || r.statusText); return; }
+    if (data.gps && !pinMovedByHand) {
+      const ll = L.latLng(data.gps.lat, data.gps.lon);
+      pin.setLatLng(ll); map.setView(ll, 17); set(ll);
+      document.getElementById("gps-note").hidden = false;
+    }
+    if (data.suggestion) {
+      hint.querySelector("b").textContent = `${data.suggestion.name} (${Math.round(data.suggestion.confidence * 100)}%)`;
+      hint.dataset.code = data.suggestion.code;
+      hint.hidden = false;
+    }
+  });
+  hint.querySelector("button").addEventListener("click", () => {
+    form.elements.category.value = hint.dataset.code;
+    hint.hidden = true;
+    checkNearby();
+  });
   document.getElementById("nearby").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-join]");
     if (b) { form.elements.join.value = b.dataset.join; form.requestSubmit(); }

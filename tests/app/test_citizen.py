@@ -107,3 +107,168 @@ def test_photo_gps_places_a_report_without_a_pin(client, town):
     assert r.status_code == 303
     case = db.session.scalars(db.select(Case)).one()
     assert case.grid.code == "330100001001002"  # lon 120.015: the east grid, from the photo
+
+
+# --- the first photo is checked at once: errors, where it was taken, what it shows ---
+
+
+def check(client, data: bytes | None, name="p.jpg"):
+    payload = {"photo": (io.BytesIO(data), name)} if data is not None else {}
+    return client.post("/report/photo", data=payload, content_type="multipart/form-data")
+
+
+def test_photo_check_reads_the_position_and_refuses_bad_files_clearly(client, town, app, monkeypatch):
+    from tests.app.services.test_media import _png_header_only, jpeg_with_exif
+
+    monkeypatch.setitem(app.config, "SUGGEST_CATEGORY", False)
+    ok = check(client, jpeg_with_exif(gps=(30.005, 120.015)))
+    assert ok.status_code == 200 and ok.json["gps"] == {"lon": 120.015, "lat": 30.005}
+    assert ok.json["suggestion"] is None
+    assert check(client, jpeg()).json["gps"] is None
+    for data, words in ((b"GIF89a not really", "图片"), (None, "照片"), (_png_header_only(50_000, 50_000), "像素")):
+        r = check(client, data)
+        assert r.status_code == 400 and words in r.json["error"], r.json
+    english = client.post("/report/photo?lang=en", data={"photo": (io.BytesIO(b"nope"), "x.jpg")},
+                          content_type="multipart/form-data")
+    assert english.status_code == 400 and "not a readable image" in english.json["error"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 0
+
+
+def test_photo_check_suggests_the_category_the_detector_sees(client, town, app, monkeypatch, tiny_weights):
+    import random
+
+    import cv2
+
+    from vision.synth import background, draw
+
+    monkeypatch.setitem(app.config, "VISION_WEIGHTS", str(tiny_weights))
+    monkeypatch.setitem(app.config, "VISION_IMGSZ", 160)  # the size the tiny model was trained at
+    img = background(160, 160, random.Random(5))
+    draw(img, "banner", 80, 90, 45)  # the tiny model's "banner" is a wide orange bar
+    ok, buf = cv2.imencode(".png", img)  # lossless: the ten-epoch test model is fragile to JPEG artefacts
+    r = check(client, buf.tobytes(), "p.png")
+    assert r.status_code == 200 and r.json["suggestion"]["code"] == "banner", r.json
+    assert r.json["suggestion"]["name"] == "横幅" and 0.35 <= r.json["suggestion"]["confidence"] <= 1
+    plain = cv2.imencode(".png", background(160, 160, random.Random(6)))[1].tobytes()
+    assert check(client, plain, "p.png").json["suggestion"] is None  # nothing detectable: no guess
+    monkeypatch.setitem(app.config, "VISION_WEIGHTS", "/nonexistent/model.pt")
+    assert check(client, buf.tobytes(), "p.png").json["suggestion"] is None  # no detector: the form works the same
+
+
+# --- photos the public sees: blurred, EXIF-free copies; originals stay private ---
+
+
+def test_tracking_page_shows_public_copies_only(client, town):
+    from tests.app.services.test_media import jpeg_with_exif
+
+    r = submit(client, photos=(io.BytesIO(jpeg_with_exif(gps=(30.005, 120.005))), "p.jpg"))
+    case = db.session.scalars(db.select(Case)).one()
+    media = case.media[0]
+    page = client.get(r.headers["Location"]).text
+    url = f"/photos/{media.public_path.rsplit('/', 1)[1]}"
+    assert url in page and "上报时" in page
+    photo = client.get(url)
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    from app.services.media import exif_gps
+
+    assert exif_gps(photo.data) is None  # no position, no device data in what the public gets
+    assert client.get(f"/photos/{media.sha256}.jpg").status_code == 404  # the original is not reachable
+
+
+def test_open311_media_url_points_at_the_public_copy(client, town):
+    submit(client)
+    case = db.session.scalars(db.select(Case)).one()
+    got = client.get(f"/open311/v2/requests/{case.number}.json").json[0]
+    assert got["media_url"].startswith("http://") and got["media_url"].endswith(
+        case.media[0].public_path.rsplit("/", 1)[1])
+    assert client.get(got["media_url"].split("localhost", 1)[1]).status_code == 200
+
+
+# --- accounts, civic points and "my reports" ---
+
+
+def register(client, phone="13800138000", password="s3cret-pass", password2=None, nickname="小王"):
+    return client.post("/register", data={"phone": phone, "password": password,
+                                          "password2": password if password2 is None else password2,
+                                          "nickname": nickname})
+
+
+def test_registered_citizens_earn_points_for_filed_reports(client, town):
+    from app.models import CivicPoints, User
+    from app.services import points
+
+    assert register(client).status_code == 303
+    user = db.session.scalars(db.select(User).where(User.username == "13800138000")).one()
+    assert user.role.value == "citizen" and user.display_name == "小王"
+    assert submit(client).status_code == 303
+    case = db.session.scalars(db.select(Case)).one()
+    assert case.reporter_id == user.id and case.tracking_token
+    mine = client.get("/my/reports")
+    assert mine.status_code == 200 and case.number in mine.text and 'id="balance">0<' in mine.text
+    advance(town, case, "filed")  # verified and filed: a valid report
+    db.session.commit()
+    points.award_for_filing(case)  # filed again (after a return): paid once only
+    db.session.commit()
+    assert points.balance(user) == 10
+    assert db.session.scalar(db.select(db.func.count()).select_from(CivicPoints)) == 1
+    mine = client.get("/my/reports").text
+    assert 'id="balance">10<' in mine and "+10" in mine and f"/track/{case.tracking_token}" in mine
+
+
+def test_points_are_not_paid_for_anonymous_or_staff_reports(client, town):
+    from app.models import CivicPoints
+    from app.services import points
+
+    submit(client)  # anonymous
+    staff_case = svc.report_case(town.worker, category_code="banner", lon=120.005, lat=30.005)[0]
+    anonymous = db.session.scalars(db.select(Case).where(Case.reporter_id.is_(None))).one()
+    advance(town, anonymous, "filed")
+    advance(town, staff_case, "filed")
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count()).select_from(CivicPoints)) == 0
+    assert points.balance(town.worker) == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "words"),
+    [
+        ({"phone": "12345"}, 400, "11 位手机号"),
+        ({"password": "short"}, 400, "至少"),
+        ({"password2": "different-pass"}, 400, "不一致"),
+        ({"nickname": "长" * 41}, 400, "昵称"),
+    ],
+)
+def test_registration_refusals_are_clear(client, town, kwargs, status, words):
+    from app.models import User
+
+    r = register(client, **kwargs)
+    assert r.status_code == status and words in r.text
+    assert db.session.scalar(db.select(db.func.count()).select_from(User).where(User.role == "citizen")) == 1
+
+
+def test_a_mobile_number_registers_once(client, town):
+    assert register(client).status_code == 303
+    client.post("/logout")
+    again = register(client, password="another-pass")
+    assert again.status_code == 409 and "已注册" in again.text
+
+
+def test_my_reports_needs_a_citizen_account(client, town):
+    assert client.get("/my/reports").status_code == 302  # to the sign-in page
+    from tests.app.test_auth import login
+
+    login(client, town.dispatcher.username)
+    assert client.get("/my/reports").status_code == 403
+
+
+def test_each_device_is_rate_limited_on_its_own(app, town, monkeypatch):
+    from tests.conftest import IsolatedClient
+
+    monkeypatch.setitem(app.config, "RATELIMIT_DEVICE", "2 per minute")
+    app.test_client_class = IsolatedClient
+    phone, other = app.test_client(), app.test_client()
+    for c in (phone, other):
+        c.get("/report")  # the form hands each phone its device cookie
+    codes = [submit(phone, request_id=f"a{i}").status_code for i in range(3)]
+    assert codes == [303, 303, 429]
+    assert submit(other, request_id="b0").status_code == 303  # same address, another phone: still served

@@ -79,7 +79,8 @@ def test_reporting_validation(cast):
         svc.report_case(cast.citizen, category_code="banner", lon=OUTSIDE[0], lat=OUTSIDE[1])
     assert "outside every grid" in err.value.message or "网格" in err.value.message
     with pytest.raises(ValidationError):
-        svc.report_case(cast.citizen, category_code="banner", lon=120.005, lat=30.005, description="x" * 2001)
+        svc.report_case(cast.citizen, category_code="banner", lon=120.005, lat=30.005,
+                        description="x" * (svc.MAX_DESCRIPTION + 1))
     assert db.session.query(Case).count() == 0
 
 

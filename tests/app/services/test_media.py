@@ -112,3 +112,49 @@ def test_public_copy_has_no_exif_and_stands_upright(app):
     m = store_image(original, MediaKind.EVIDENCE)
     assert m.public_path != m.path and (Path(app.config["MEDIA_ROOT"]) / m.public_path).read_bytes() == copy
     assert exif_gps(media_path(m).read_bytes()) is not None  # the private original keeps everything
+
+
+def test_public_copy_blurs_faces_but_the_original_keeps_them(app):
+    import cv2
+    import numpy as np
+
+    from app.services.media import public_copy
+    from tests.vision.test_privacy import ASSETS, sharpness
+
+    original = (ASSETS / "bus.jpg").read_bytes()
+    copy = cv2.imdecode(np.frombuffer(public_copy(original), np.uint8), cv2.IMREAD_COLOR)
+    orig = cv2.imdecode(np.frombuffer(original, np.uint8), cv2.IMREAD_COLOR)
+    assert copy.shape == orig.shape  # 810×1080 is under the public size limit: same geometry
+    head = (slice(425, 465), slice(125, 165))  # the left pedestrian's face
+    assert sharpness(copy[head]) < sharpness(orig[head]) / 5
+    pavement = (slice(900, 1000), slice(300, 500))  # away from every face and plate: only JPEG noise differs
+    assert np.abs(copy[pavement].astype(int) - orig[pavement].astype(int)).mean() < 4
+
+
+def test_public_copies_are_bounded_in_size(app):
+    from app.services.media import PUBLIC_MAX_SIDE, public_copy
+
+    big = jpeg(size=(4000, 1000))
+    with Image.open(io.BytesIO(public_copy(big))) as img:
+        assert img.size == (PUBLIC_MAX_SIDE, PUBLIC_MAX_SIDE // 4)
+
+
+def test_public_media_is_found_by_the_copy_digest_only(app):
+    import hashlib
+
+    from app.errors import NotFound
+    from app.services import cases as svc
+    from app.services.media import public_media
+    from tests.factories import Cast, make_grids
+
+    make_grids()
+    case = svc.report_case(Cast().citizen, category_code="banner", lon=120.005, lat=30.005, photos=[jpeg()])[0]
+    m = case.media[0]
+    digest = Path(m.public_path).stem
+    assert public_media(digest) is m
+    for wrong in (m.sha256, hashlib.sha256(b"x").hexdigest(), "../../etc/passwd", digest.upper(), ""):
+        with pytest.raises(NotFound):
+            public_media(wrong)  # the original's digest never reaches the private file
+    loose = store_image(jpeg(color=(1, 2, 3)), MediaKind.EVIDENCE)  # not (yet) attached to any case
+    with pytest.raises(NotFound):
+        public_media(Path(loose.public_path).stem)
