@@ -108,3 +108,54 @@ def client(app):
     """A test client whose requests are isolated from each other and from the test's session."""
     app.test_client_class = IsolatedClient
     return app.test_client()
+
+
+# --- a real browser (Debian's Chromium driven by Playwright) against the app served on a free port ---
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on 127.0.0.1:<free port> in a thread (requests get their own app context, as in production)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the session (no browser download: the system's package)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run .ci/setup-system (Debian package `chromium`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A phone-sized page in Chinese, located in the test district, that never leaves 127.0.0.1."""
+    context = browser.new_context(
+        base_url=live_server, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+        has_touch=True, locale="zh-CN", geolocation={"latitude": 30.005, "longitude": 120.005},
+        permissions=["geolocation"],
+    )
+    # Map tiles and anything else off this machine are refused at once instead of timing out.
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server)
+                  else route.abort())
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,129 @@
+"""The whole citizen flow in a real browser on a phone-sized screen: photo, pin, suggestion, duplicate prompt,
+submit, tracking page with photos, rating → rework. Debian's Chromium, driven by Playwright."""
+
+import io
+import random
+
+import cv2
+import pytest
+from PIL import Image
+
+from app.extensions import db
+from app.models import Case
+from app.services import cases as svc
+from tests.app.services.test_media import jpeg_with_exif
+from tests.factories import Cast, advance, make_grids
+from vision.synth import background, draw
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def town(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the browser goes through the real CSRF checks
+    make_grids()
+    cast = Cast()
+    db.session.commit()
+    return cast
+
+
+def banner_photo(gps: tuple[float, float]) -> bytes:
+    """A PNG street scene with the test model's 'banner' on it, carrying EXIF GPS (lat, lon) like a phone photo."""
+    img = background(160, 160, random.Random(5))
+    draw(img, "banner", 80, 90, 45)
+    exif = Image.open(io.BytesIO(jpeg_with_exif(gps=gps))).getexif()
+    out = io.BytesIO()
+    Image.fromarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)).save(out, "PNG", exif=exif)
+    return out.getvalue()
+
+
+def pin(page) -> tuple[float, float]:
+    return float(page.input_value("input[name=lon]")), float(page.input_value("input[name=lat]"))
+
+
+def fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_report_with_photo_pin_and_suggestion_then_track_and_rate(phone, town, app, monkeypatch, tiny_weights):
+    monkeypatch.setitem(app.config, "VISION_WEIGHTS", str(tiny_weights))
+    monkeypatch.setitem(app.config, "VISION_IMGSZ", 160)
+    page = phone
+    page.goto("/report")
+    assert "随手拍" in page.title() or "上报问题" in page.inner_text("h1")
+    page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
+    assert pin(page) == pytest.approx((120.005, 30.005), abs=1e-6)  # from the phone's geolocation
+    assert fits_the_screen(page)
+
+    # A file that is not an image is refused at once, in Chinese.
+    page.set_input_files("input[name=photos]", files=[{"name": "x.jpg", "mimeType": "image/jpeg",
+                                                       "buffer": b"not a photo"}])
+    page.wait_for_selector("#photo-error:not([hidden])")
+    assert "图片" in page.inner_text("#photo-error")
+
+    # A real photo: its GPS moves the pin to the east grid, and the detector suggests a category.
+    page.set_input_files("input[name=photos]", files=[{"name": "p.png", "mimeType": "image/png",
+                                                       "buffer": banner_photo(gps=(30.005, 120.015))}])
+    page.wait_for_selector("#suggestion:not([hidden])")
+    assert page.is_hidden("#photo-error") and page.is_visible("#gps-note")
+    assert pin(page) == pytest.approx((120.015, 30.005), abs=1e-6)
+    assert "横幅" in page.inner_text("#suggestion")
+    page.click("#suggestion button")
+    assert page.input_value("select[name=category]") == "banner"
+
+    # The pin can be dragged to correct the place.
+    marker = page.locator(".leaflet-marker-icon").bounding_box()
+    x, y = marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] - 4
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 20, y + 10, steps=5)
+    page.mouse.up()
+    lon, lat = pin(page)
+    assert lon < 120.015 and lat < 30.005 and lon == pytest.approx(120.015, abs=5e-4)
+
+    page.fill("textarea[name=description]", "路口挂着横幅")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/track/**")
+    case = db.session.scalars(db.select(Case)).one()
+    assert case.number in page.inner_text("h1") and "感谢" in page.inner_text(".flash")
+    assert case.category_code == "banner" and case.grid.code == "330100001001002"
+    photo = page.locator(".photos img").first
+    photo.wait_for()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", photo.element_handle())
+    assert fits_the_screen(page)
+
+    # Closed by the city: the tracking page asks, and a "not fixed" rating sends it back.
+    advance(town, case, "closed")
+    db.session.commit()
+    page.reload()
+    assert "满意" in page.inner_text(".rate")
+    page.check("input[name=rating][value='2']")
+    page.fill("textarea[name=comment]", "横幅还在")
+    page.click(".rate button[type=submit]")
+    page.wait_for_selector(".flash")
+    assert "返工" in page.inner_text(".flash")
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert case.status.value == "filed" and case.rework_count == 1  # rated again after the next closure
+    rated = [e for e in svc.timeline(case) if e.action.value == "evaluate"]
+    assert rated[-1].data["rating"] == 2 and rated[-1].note == "横幅还在"
+
+
+def test_duplicate_suggestion_lets_the_citizen_join_the_existing_case(phone, town, app, monkeypatch):
+    monkeypatch.setitem(app.config, "SUGGEST_CATEGORY", False)
+    existing = svc.report_case(town.citizen, category_code="exposed_garbage", lon=120.0052, lat=30.0051)[0]
+    db.session.commit()
+    page = phone
+    page.goto("/report")
+    page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
+    page.set_input_files("input[name=photos]", files=[{"name": "p.jpg", "mimeType": "image/jpeg",
+                                                       "buffer": jpeg_with_exif(gps=None)}])
+    page.select_option("select[name=category]", "exposed_garbage")
+    page.wait_for_selector("#nearby:not([hidden])")
+    assert existing.number in page.inner_text("#nearby") and "是同一个问题吗" in page.inner_text("#nearby")
+    page.click(f"#nearby button[data-join='{existing.number}']")
+    page.wait_for_url("**/track/**")
+    assert existing.number in page.inner_text("h1")
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
+    assert svc.timeline(db.session.get(Case, existing.id))[-1].action.value == "add_evidence"
