@@ -59,8 +59,8 @@ def check_photo():
     upload = request.files.get("photo")
     try:
         data = citizen.checked_photo(upload.read() if upload else b"")
-    except DomainError as exc:
-        return jsonify(error=exc.message), exc.status
+    except DomainError as exc:  # the same body as every JSON error (the page asks for JSON: 413, 429 alike)
+        return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
     return jsonify(gps=citizen.photo_position(data), suggestion=suggest.suggest_category(data))
 
 

@@ -35,6 +35,27 @@
   }
   form.elements.category.addEventListener("change", checkNearby);
 
+  // Category search: narrow the grouped list while typing; a single match is chosen at once.
+  const select = form.elements.category;
+  document.getElementById("cat-search").addEventListener("input", (e) => {
+    const q = e.target.value.trim().toLowerCase();
+    const matches = [];
+    for (const group of select.querySelectorAll("optgroup")) {
+      const inGroup = group.label.toLowerCase().includes(q);
+      let shown = 0;
+      for (const opt of group.querySelectorAll("option")) {
+        const ok = !q || inGroup || opt.textContent.toLowerCase().includes(q) || opt.value.includes(q);
+        opt.hidden = opt.disabled = !ok;  // disabled too: some phone pickers ignore hidden options
+        if (ok) { shown += 1; matches.push(opt); }
+      }
+      group.hidden = !shown;
+    }
+    if (q && matches.length === 1 && select.value !== matches[0].value) {
+      select.value = matches[0].value;
+      checkNearby();
+    }
+  });
+
   // The first photo is checked at once: a clear error now beats one after the whole form is sent.
   const photoError = document.getElementById("photo-error");
   const hint = document.getElementById("suggestion");
@@ -48,11 +69,11 @@
     body.append("photo", files[0]);
     let r;
     try {
-      r = await fetch(opts.check, { method: "POST", body, headers: {
+      r = await fetch(opts.check, { method: "POST", body, headers: { Accept: "application/json",
         "X-CSRFToken": document.querySelector("meta[name=csrf-token]").content } });
     } catch (e) { return; }  // offline: the server checks again on submit
     const data = await r.json().catch(() => ({}));
-    if (!r.ok) { showError(data.error || r.statusText); return; }
+    if (!r.ok) { showError((data.error && data.error.message) || r.statusText); return; }
     if (data.gps && !pinMovedByHand) {
       const ll = L.latLng(data.gps.lat, data.gps.lon);
       pin.setLatLng(ll); map.setView(ll, 17); set(ll);

@@ -127,10 +127,21 @@ def test_photo_check_reads_the_position_and_refuses_bad_files_clearly(client, to
     assert check(client, jpeg()).json["gps"] is None
     for data, words in ((b"GIF89a not really", "图片"), (None, "照片"), (_png_header_only(50_000, 50_000), "像素")):
         r = check(client, data)
-        assert r.status_code == 400 and words in r.json["error"], r.json
+        assert r.status_code == 400 and words in r.json["error"]["message"], r.json
     english = client.post("/report/photo?lang=en", data={"photo": (io.BytesIO(b"nope"), "x.jpg")},
                           content_type="multipart/form-data")
-    assert english.status_code == 400 and "not a readable image" in english.json["error"]
+    assert english.status_code == 400 and "not a readable image" in english.json["error"]["message"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 0
+
+
+def test_uploads_over_the_size_limit_are_refused_clearly(client, town, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 4096)
+    big = jpeg(size=(400, 400), color=(10, 200, 90)) + b"\0" * 8192
+    r = submit(client, photos=(io.BytesIO(big), "big.jpg"))
+    assert r.status_code == 413 and "太大" in r.text
+    j = client.post("/report/photo", data={"photo": (io.BytesIO(big), "big.jpg")},
+                    content_type="multipart/form-data", headers={"Accept": "application/json"})
+    assert j.status_code == 413 and "太大" in j.json["error"]["message"]
     assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 0
 
 

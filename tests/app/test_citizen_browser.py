@@ -118,7 +118,11 @@ def test_duplicate_suggestion_lets_the_citizen_join_the_existing_case(phone, tow
     page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
     page.set_input_files("input[name=photos]", files=[{"name": "p.jpg", "mimeType": "image/jpeg",
                                                        "buffer": jpeg_with_exif(gps=None)}])
-    page.select_option("select[name=category]", "exposed_garbage")
+    page.fill("#cat-search", "垃圾")  # search narrows the grouped list …
+    visible = page.eval_on_selector_all("select[name=category] option:not([hidden])", "os => os.map(o => o.value)")
+    assert "exposed_garbage" in visible and "banner" not in visible and "" in visible
+    page.fill("#cat-search", "暴露垃")  # … and one match is chosen at once
+    assert page.input_value("select[name=category]") == "exposed_garbage"
     page.wait_for_selector("#nearby:not([hidden])")
     assert existing.number in page.inner_text("#nearby") and "是同一个问题吗" in page.inner_text("#nearby")
     page.click(f"#nearby button[data-join='{existing.number}']")
