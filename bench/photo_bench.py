@@ -12,7 +12,6 @@ weights built from its config: speed depends on the architecture, not the weight
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import sys
@@ -26,34 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
 
-from vision.privacy import anonymise  # noqa: E402
-
-PUBLIC_MAX_SIDE = 2048
-
-
-def copy_without_blur(data: bytes) -> bytes:
-    """The public copy as it was before blurring: upright, bounded, no EXIF."""
-    with Image.open(io.BytesIO(data)) as img:
-        upright = ImageOps.exif_transpose(img).convert("RGB")
-    upright.thumbnail((PUBLIC_MAX_SIDE, PUBLIC_MAX_SIDE), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    upright.save(out, "JPEG", quality=85)
-    return out.getvalue()
-
-
-def copy_with_blur(data: bytes) -> tuple[bytes, int]:
-    """The public copy the app makes (same steps as app.services.media.public_copy) and the regions hidden."""
-    with Image.open(io.BytesIO(data)) as img:
-        upright = ImageOps.exif_transpose(img).convert("RGB")
-    upright.thumbnail((PUBLIC_MAX_SIDE, PUBLIC_MAX_SIDE), Image.Resampling.LANCZOS)
-    hidden, regions = anonymise(np.ascontiguousarray(np.asarray(upright)[:, :, ::-1]))
-    if regions:
-        upright = Image.fromarray(np.ascontiguousarray(hidden[:, :, ::-1]))
-    out = io.BytesIO()
-    upright.save(out, "JPEG", quality=85)
-    return out.getvalue(), len(regions)
+from app.services.media import public_copy  # noqa: E402
+from vision.privacy import find_sensitive  # noqa: E402
 
 
 def timed(fn, data: bytes, repeat: int) -> float:
@@ -79,10 +53,10 @@ def main() -> None:
     print("part 1 — public copy of one photo")
     print(f"{'photo':<22}{'no blur ms':>12}{'with blur ms':>14}{'ratio':>8}{'regions':>9}")
     for name, data in (("bus.jpg 810×1080", bus), ("phone 3024×4032 12MP", phone)):
-        plain = timed(copy_without_blur, data, args.repeat)
-        blurred = timed(lambda d: copy_with_blur(d)[0], data, args.repeat)
-        print(f"{name:<22}{plain * 1000:>12.0f}{blurred * 1000:>14.0f}{blurred / plain:>8.1f}"
-              f"{copy_with_blur(data)[1]:>9}")
+        plain = timed(lambda d: public_copy(d, blur=False), data, args.repeat)
+        blurred = timed(public_copy, data, args.repeat)
+        regions = len(find_sensitive(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)))
+        print(f"{name:<22}{plain * 1000:>12.0f}{blurred * 1000:>14.0f}{blurred / plain:>8.1f}{regions:>9}")
 
     print("part 2 — AI-suggested category (yolo11n architecture, CPU, imgsz 640)")
     from ultralytics import YOLO

@@ -67,8 +67,11 @@ def _write(data: bytes, ext: str) -> tuple[str, str]:
 PUBLIC_MAX_SIDE = 2048  # public copies are for looking at, not for forensics: the original keeps full size
 
 
-def public_copy(data: bytes) -> bytes:
-    """The photo upright, at most PUBLIC_MAX_SIDE, faces and plates blurred, as JPEG without any EXIF."""
+def public_copy(data: bytes, *, blur: bool = True) -> bytes:
+    """The photo upright, at most PUBLIC_MAX_SIDE, faces and plates blurred, as JPEG without any EXIF.
+
+    `blur=False` exists for bench/photo_bench.py, which measures what blurring adds.
+    """
     import numpy as np
 
     from vision.privacy import anonymise
@@ -76,11 +79,11 @@ def public_copy(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as img:
         upright = ImageOps.exif_transpose(img).convert("RGB")
     upright.thumbnail((PUBLIC_MAX_SIDE, PUBLIC_MAX_SIDE), Image.Resampling.LANCZOS)
-    rgb = np.asarray(upright)
-    # OpenCV works in BGR; reversing the channel axis twice keeps the colours right.
-    hidden, regions = anonymise(np.ascontiguousarray(rgb[:, :, ::-1]))
-    if regions:
-        upright = Image.fromarray(np.ascontiguousarray(hidden[:, :, ::-1]))
+    if blur:
+        # OpenCV works in BGR; reversing the channel axis twice keeps the colours right.
+        hidden, regions = anonymise(np.ascontiguousarray(np.asarray(upright)[:, :, ::-1]))
+        if regions:
+            upright = Image.fromarray(np.ascontiguousarray(hidden[:, :, ::-1]))
     out = io.BytesIO()
     upright.save(out, "JPEG", quality=85)  # no exif= argument: nothing is carried over
     return out.getvalue()

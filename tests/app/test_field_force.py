@@ -1,9 +1,6 @@
 """The live demo's field force drives one case around the whole loop through the real HTTP API."""
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Category, Role
@@ -16,16 +13,6 @@ from app.services.users import issue_token
 from tests.factories import make_grids, make_user
 
 
-@pytest.fixture
-def server(app):
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(5)
-
-
 def test_step_towards_walks_the_streets():
     lon, lat, arrived = step_towards(120.0, 30.0, 120.01, 30.01, 500)
     assert lat == 30.0 and lon > 120.0 and not arrived  # east–west first
@@ -33,7 +20,7 @@ def test_step_towards_walks_the_streets():
     assert arrived and lon == pytest.approx(120.01) and lat == pytest.approx(30.01)
 
 
-def test_one_case_around_the_loop(app, server):
+def test_one_case_around_the_loop(app, live_server):
     make_grids()
     dispatcher, citizen = make_user(Role.DISPATCHER), make_user(Role.CITIZEN)
     workers = []
@@ -52,7 +39,7 @@ def test_one_case_around_the_loop(app, server):
     }
     case, _ = svc.report_case(citizen, category_code="banner", lon=120.005, lat=30.005)
     db.session.commit()
-    force = FieldForce(server, tokens, time_scale=10_000, handle_s=(0, 0), rate_share=1.0, fail_share=0.0)
+    force = FieldForce(live_server, tokens, time_scale=10_000, handle_s=(0, 0), rate_share=1.0, fail_share=0.0)
 
     def status():
         db.session.expire_all()
