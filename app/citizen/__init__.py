@@ -15,7 +15,7 @@ from app.auth import roles_required
 from app.errors import DomainError
 from app.extensions import db, limiter
 from app.models import Role
-from app.services import catalog, citizen, media, suggest, users
+from app.services import catalog, citizen, media, users
 from app.services.cases import timeline
 
 bp = Blueprint("citizen", __name__)
@@ -58,10 +58,9 @@ def check_photo():
     """Check the first photo before the form is sent: readable? where was it taken? what does it show?"""
     upload = request.files.get("photo")
     try:
-        data = citizen.checked_photo(upload.read() if upload else b"")
+        return jsonify(citizen.check_photo(upload.read() if upload else b""))
     except DomainError as exc:  # the same body as every JSON error (the page asks for JSON: 413, 429 alike)
         return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
-    return jsonify(gps=citizen.photo_position(data), suggestion=suggest.suggest_category(data))
 
 
 @bp.post("/report")

@@ -16,6 +16,7 @@ from app.models.cases import Source
 from app.services import cases as svc
 from app.services import points
 from app.services.media import exif_gps, inspect_image, public_url
+from app.services.suggest import suggest_category
 from dispatch.lifecycle import OPEN_VALUES
 
 log = logging.getLogger(__name__)
@@ -80,17 +81,12 @@ def rate(token: str, rating, comment: str = "") -> Case:
     return svc.evaluate_case(case.id, None, rating=rating, comment=comment, by_tracking_link=True)
 
 
-def checked_photo(data: bytes) -> bytes:
-    """The photo if it is a real image within the limits (the same checks as on submit), else ValidationError."""
-
+def check_photo(data: bytes) -> dict:
+    """The form's first look at a photo: refused as on submit, else where it was taken and what it shows."""
     inspect_image(data, current_app.config["MAX_IMAGE_PIXELS"])
-    return data
-
-
-def photo_position(data: bytes) -> dict | None:
-    """{"lon", "lat"} where the photo was taken (EXIF GPS), for the form's pin."""
     found = exif_gps(data)
-    return {"lon": round(found[0], 7), "lat": round(found[1], 7)} if found else None
+    return {"gps": {"lon": round(found[0], 7), "lat": round(found[1], 7)} if found else None,
+            "suggestion": suggest_category(data)}
 
 
 def public_photos(case: Case) -> list[dict]:
