@@ -20,7 +20,7 @@ from app.models import Category
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_cache: dict[tuple, object] = {}  # (weights, mtime, classmap, device) → detector, or None when it cannot load
+_cache: dict[tuple, object] = {}  # (weights, mtime, classmap, device, conf, imgsz) → detector, or None
 
 
 def _detector():
@@ -30,7 +30,8 @@ def _detector():
     weights = Path(cfg["VISION_WEIGHTS"])
     if not weights.is_file():
         return None
-    key = (str(weights), weights.stat().st_mtime_ns, cfg.get("VISION_CLASSMAP") or "", cfg["VISION_DEVICE"])
+    key = (str(weights), weights.stat().st_mtime_ns, cfg.get("VISION_CLASSMAP") or "", cfg["VISION_DEVICE"],
+           cfg["SUGGEST_MIN_CONF"], cfg["VISION_IMGSZ"])
     with _lock:  # one load per process even when several requests arrive together
         if key not in _cache:
             _cache.clear()  # new weights replace the old model instead of piling up next to it
@@ -38,8 +39,7 @@ def _detector():
                 from vision.detector import YoloDetector, load_classmap
 
                 classmap = load_classmap(key[2]) if key[2] else None
-                _cache[key] = YoloDetector(weights, classmap, device=key[3], conf=cfg["SUGGEST_MIN_CONF"],
-                                           imgsz=cfg["VISION_IMGSZ"])
+                _cache[key] = YoloDetector(weights, classmap, device=key[3], conf=key[4], imgsz=key[5])
             except Exception as exc:  # noqa: BLE001 - ImportError or DetectorError: no suggestions, form still works
                 log.warning("category suggestion disabled: %s", exc)
                 _cache[key] = None
