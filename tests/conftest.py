@@ -77,6 +77,17 @@ def _ctx(request):
         get_redis().flushdb()
 
 
+@pytest.fixture
+def town(app):
+    """The two test grids and one person of each role (factories.Cast), committed."""
+    from tests.factories import Cast, make_grids
+
+    make_grids()
+    cast = Cast()
+    db.session.commit()
+    return cast
+
+
 class IsolatedClient(FlaskClient):
     """Runs every request in an empty context, so it gets its own app context (and `g`) as in production.
 

@@ -7,15 +7,7 @@ import pytest
 from app.extensions import db
 from app.models import Case
 from app.services import cases as svc
-from tests.factories import Cast, advance, jpeg, make_grids
-
-
-@pytest.fixture
-def town(app):
-    make_grids()
-    cast = Cast()
-    db.session.commit()
-    return cast
+from tests.factories import advance, jpeg
 
 
 def form(**extra):

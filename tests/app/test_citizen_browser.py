@@ -12,19 +12,16 @@ from app.extensions import db
 from app.models import Case
 from app.services import cases as svc
 from tests.app.services.test_media import jpeg_with_exif
-from tests.factories import Cast, advance, make_grids
+from tests.factories import advance
 from vision.synth import background, draw
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def town(app, monkeypatch):
+def town(town, app, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the browser goes through the real CSRF checks
-    make_grids()
-    cast = Cast()
-    db.session.commit()
-    return cast
+    return town
 
 
 def banner_photo(gps: tuple[float, float]) -> bytes:

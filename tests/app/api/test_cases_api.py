@@ -7,15 +7,7 @@ import pytest
 from app.api.cases import VERBS
 from app.extensions import db
 from app.models import Case, Role
-from tests.factories import INSIDE_WEST, Cast, advance, jpeg, make_grids, make_user, png, reported, token_for
-
-
-@pytest.fixture
-def world(app):
-    make_grids()
-    cast = Cast()
-    db.session.commit()
-    return cast
+from tests.factories import INSIDE_WEST, advance, jpeg, make_user, png, reported, token_for
 
 
 def report(client, headers, **extra):
@@ -25,7 +17,7 @@ def report(client, headers, **extra):
     return client.post("/api/v1/cases", data=data, headers=headers, content_type="multipart/form-data")
 
 
-def test_unauthenticated_gets_401_in_chinese_by_default(client, world):
+def test_unauthenticated_gets_401_in_chinese_by_default(client, town):
     r = client.get("/api/v1/cases")
     assert r.status_code == 401
     assert r.json["error"]["message"] == "请先登录。"
@@ -33,9 +25,9 @@ def test_unauthenticated_gets_401_in_chinese_by_default(client, world):
     assert r.json["error"]["message"] == "Please sign in."
 
 
-def test_whole_loop_over_http(client, world):
-    cit, disp = token_for(world.citizen), token_for(world.dispatcher)
-    wrk, chk = token_for(world.worker), token_for(world.checker)
+def test_whole_loop_over_http(client, town):
+    cit, disp = token_for(town.citizen), token_for(town.dispatcher)
+    wrk, chk = token_for(town.worker), token_for(town.checker)
     r = report(client, cit)
     assert r.status_code == 201, r.json
     case_id = r.json["id"]
@@ -43,7 +35,7 @@ def test_whole_loop_over_http(client, world):
     steps = [
         (disp, "verify", {"valid": True}),
         (disp, "file", {"priority": 2}),
-        (disp, "dispatch", {"assignee_id": world.worker.id}),
+        (disp, "dispatch", {"assignee_id": town.worker.id}),
         (wrk, "accept", {}),
         (wrk, "handle", {"note": "到场"}),
     ]
@@ -63,23 +55,23 @@ def test_whole_loop_over_http(client, world):
     assert {m["kind"] for m in props["media"]} == {"evidence", "after"}
 
 
-def test_illegal_transition_is_409_with_message(client, world):
-    case = reported(world)
+def test_illegal_transition_is_409_with_message(client, town):
+    case = reported(town)
     db.session.commit()
-    r = client.post(f"/api/v1/cases/{case.id}/file", json={}, headers=token_for(world.dispatcher))
+    r = client.post(f"/api/v1/cases/{case.id}/file", json={}, headers=token_for(town.dispatcher))
     assert r.status_code == 409
     assert r.json["error"]["code"] == "illegal_transition"
     assert r.json["error"]["message"] == "案件当前状态为“已上报”，不能立案。"
     assert r.json["error"]["details"] == {"status": "reported", "action": "file"}
-    r = client.post(f"/api/v1/cases/{case.id}/file", json={}, headers={**token_for(world.dispatcher),
+    r = client.post(f"/api/v1/cases/{case.id}/file", json={}, headers={**token_for(town.dispatcher),
                                                                           "Accept-Language": "en-US,en;q=0.9"})
     assert r.json["error"]["message"] == "Cannot file a case that is reported."
     assert db.session.get(Case, case.id).status.value == "reported"
 
 
 @pytest.mark.parametrize("verb", sorted(set(VERBS) - {"evaluate", "evidence"}))  # citizens may do those two
-def test_citizens_cannot_run_staff_or_worker_verbs(client, world, verb):
-    case = reported(world)
+def test_citizens_cannot_run_staff_or_worker_verbs(client, town, verb):
+    case = reported(town)
     db.session.commit()
     r = client.post(f"/api/v1/cases/{case.id}/{verb}", json={"valid": True, "passed": True, "reason": "x",
                                                                "minutes": 10, "rating": 3, "into": "1"},
@@ -88,20 +80,20 @@ def test_citizens_cannot_run_staff_or_worker_verbs(client, world, verb):
     assert db.session.get(Case, case.id).status.value == "reported"
 
 
-def test_role_refusals(client, world):
-    case = advance(world, reported(world), "filed")
+def test_role_refusals(client, town):
+    case = advance(town, reported(town), "filed")
     db.session.commit()
-    worker = token_for(world.worker)
-    r = client.post(f"/api/v1/cases/{case.id}/dispatch", json={"assignee_id": world.worker.id}, headers=worker)
+    worker = token_for(town.worker)
+    r = client.post(f"/api/v1/cases/{case.id}/dispatch", json={"assignee_id": town.worker.id}, headers=worker)
     assert r.status_code == 403 and r.json["error"]["message"] == "您的角色不能执行此操作。"
     r = client.post(f"/api/v1/cases/{case.id}/void", json={"reason": "x"}, headers=worker)
     assert r.status_code == 403
-    r = client.post("/api/v1/me/position", json={"lon": 120, "lat": 30}, headers=token_for(world.dispatcher))
+    r = client.post("/api/v1/me/position", json={"lon": 120, "lat": 30}, headers=token_for(town.dispatcher))
     assert r.status_code == 403
 
 
-def test_validation_errors_are_400_with_field_names(client, world):
-    cit = token_for(world.citizen)
+def test_validation_errors_are_400_with_field_names(client, town):
+    cit = token_for(town.citizen)
     r = report(client, cit, category="")
     assert r.status_code == 400 and "category" in r.json["error"]["message"]
     r = report(client, cit, lon="east")
@@ -112,7 +104,7 @@ def test_validation_errors_are_400_with_field_names(client, world):
     assert r.status_code == 400 and "图片" in r.json["error"]["message"]
     r = client.post("/api/v1/cases", data="[1,2]", content_type="application/json", headers=cit)
     assert r.status_code == 400
-    case = advance(world, reported(world), "closed")
+    case = advance(town, reported(town), "closed")
     db.session.commit()
     r = client.post(f"/api/v1/cases/{case.id}/evaluate", json={"rating": "five"}, headers=cit)
     assert r.status_code == 400 and "rating" in r.json["error"]["message"]
@@ -121,23 +113,23 @@ def test_validation_errors_are_400_with_field_names(client, world):
     assert db.session.query(Case).count() == 1
 
 
-def test_idempotent_retry_returns_the_first_case(client, world):
-    cit = token_for(world.citizen)
+def test_idempotent_retry_returns_the_first_case(client, town):
+    cit = token_for(town.citizen)
     a = report(client, cit, client_request_id="abc-1")
     b = report(client, cit, client_request_id="abc-1")
     assert (a.status_code, b.status_code) == (201, 200) and a.json["id"] == b.json["id"]
 
 
-def test_list_filters_bbox_and_visibility(client, world):
+def test_list_filters_bbox_and_visibility(client, town):
     other_citizen = make_user(Role.CITIZEN)
-    mine = reported(world)
-    reported(world, where=(120.015, 30.005))
+    mine = reported(town)
+    reported(town, where=(120.015, 30.005))
     from app.services import cases as svc
 
     svc.report_case(other_citizen, category_code="banner", lon=120.006, lat=30.006)
-    advance(world, mine, "filed")
+    advance(town, mine, "filed")
     db.session.commit()
-    disp = token_for(world.dispatcher)
+    disp = token_for(town.dispatcher)
     fc = client.get("/api/v1/cases", headers=disp).json
     assert fc["type"] == "FeatureCollection" and fc["total"] == 3
     assert client.get("/api/v1/cases?status=filed", headers=disp).json["total"] == 1
@@ -150,35 +142,35 @@ def test_list_filters_bbox_and_visibility(client, world):
     assert client.get("/api/v1/cases?bbox=1,2,3", headers=disp).status_code == 400
     assert client.get("/api/v1/cases?from=yesterday", headers=disp).status_code == 400
     # A citizen sees only their own reports, and not another citizen's case.
-    cit = token_for(world.citizen)
+    cit = token_for(town.citizen)
     assert client.get("/api/v1/cases", headers=cit).json["total"] == 2
     theirs = client.get("/api/v1/cases", headers=token_for(other_citizen)).json["features"][0]
     assert client.get(f"/api/v1/cases/{theirs['id']}", headers=cit).status_code == 404
 
 
-def test_reporter_contact_only_for_staff_and_reporter(client, world):
-    r = report(client, token_for(world.citizen))
+def test_reporter_contact_only_for_staff_and_reporter(client, town):
+    r = report(client, token_for(town.citizen))
     number = r.json["properties"]["number"]
     assert r.json["properties"]["reporter"]["contact"] == "13800000000"
-    staff = client.get(f"/api/v1/cases/{number}", headers=token_for(world.dispatcher)).json
+    staff = client.get(f"/api/v1/cases/{number}", headers=token_for(town.dispatcher)).json
     assert staff["properties"]["reporter"]["contact"] == "13800000000"
-    worker = client.get(f"/api/v1/cases/{number}", headers=token_for(world.worker)).json
+    worker = client.get(f"/api/v1/cases/{number}", headers=token_for(town.worker)).json
     assert "reporter" not in worker["properties"] and "13800000000" not in str(worker)
 
 
-def test_media_is_private(client, world):
-    r = report(client, token_for(world.citizen))
+def test_media_is_private(client, town):
+    r = report(client, token_for(town.citizen))
     url = r.json["properties"]["media"][0]["url"]
-    assert client.get(url, headers=token_for(world.worker)).status_code == 200
-    ok = client.get(url, headers=token_for(world.citizen))
+    assert client.get(url, headers=token_for(town.worker)).status_code == 200
+    ok = client.get(url, headers=token_for(town.citizen))
     assert ok.status_code == 200 and ok.mimetype == "image/jpeg" and ok.data[:2] == b"\xff\xd8"
     assert client.get(url, headers=token_for(make_user(Role.CITIZEN))).status_code == 403
 
 
-def test_revoked_or_bad_token_is_401(client, world):
+def test_revoked_or_bad_token_is_401(client, town):
     from app.services.users import issue_token, revoke_token
 
-    token = issue_token(world.dispatcher, "tablet")
+    token = issue_token(town.dispatcher, "tablet")
     db.session.commit()
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     revoke_token(token)
@@ -187,15 +179,15 @@ def test_revoked_or_bad_token_is_401(client, world):
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer uo_nope"}).status_code == 401
 
 
-def test_worker_position_and_duty(client, world):
-    h = token_for(world.worker)
+def test_worker_position_and_duty(client, town):
+    h = token_for(town.worker)
     r = client.post("/api/v1/me/position", json={"lon": 120.001, "lat": 30.002}, headers=h)
     assert r.status_code == 200 and r.json["position"] == [120.001, 30.002] and r.json["last_seen_at"]
     assert client.post("/api/v1/me/position", json={"lon": 999, "lat": 30}, headers=h).status_code == 400
     assert client.post("/api/v1/me/duty", json={"on_duty": True}, headers=h).json["on_duty"] is True
 
 
-def test_reference_endpoints(client, world):
+def test_reference_endpoints(client, town):
     cats = client.get("/api/v1/categories").json
     codes = {c["code"] for c in cats}
     assert len([c for c in cats if c["detectable"]]) == 17 and "illegal_parking" in codes
@@ -223,12 +215,12 @@ def test_openapi_documents_every_api_route(app, client):
             assert method.lower() in spec["paths"][path], (path, method)
 
 
-def test_token_use_is_recorded_coarsely(client, world):
+def test_token_use_is_recorded_coarsely(client, town):
     from datetime import timedelta
 
     from app.models import ApiToken
 
-    headers = token_for(world.worker)
+    headers = token_for(town.worker)
     client.get("/api/v1/me", headers=headers)
     first = db.session.scalars(db.select(ApiToken.last_used_at)).one()
     assert first is not None
