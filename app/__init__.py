@@ -42,6 +42,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]  # one switch for both cookies
 
     from app import models  # noqa: F401  (registers tables)
 
@@ -52,6 +53,11 @@ def create_app(config: type | dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
     limiter.init_app(app)
+    from flask_talisman import Talisman
+
+    from app.security import talisman_options
+
+    Talisman(app, **talisman_options(app.config))  # per app: its options are this app's settings
 
     from app.errors import ACTION_LABELS, STATUS_LABELS, register_error_handlers
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -35,7 +36,9 @@ class Config:
 
     RATELIMIT_STORAGE_URI = REDIS_URL
     RATELIMIT_DEFAULT = _env("RATELIMIT_DEFAULT", "")
-    RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")  # per IP address
+    # Failed passwords per account, from any address (slows a botnet guessing one account down).
+    RATELIMIT_LOGIN_ACCOUNT = _env("RATELIMIT_LOGIN_ACCOUNT", "5 per 5 minutes")
     RATELIMIT_REPORT = _env("RATELIMIT_REPORT", "30 per minute")
     RATELIMIT_CITIZEN = _env("RATELIMIT_CITIZEN", "10 per minute")  # the public form, per IP address
     # Per device (a random cookie): tighter than per IP, which many phones share behind carrier NAT.
@@ -49,6 +52,11 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
+    # Every sign-in is a row (user_sessions) that logout revokes; these bound how long one lives.
+    SESSION_LIFETIME = timedelta(hours=float(_env("SESSION_HOURS", "12")))  # without "remember me"
+    REMEMBER_COOKIE_DURATION = timedelta(days=float(_env("REMEMBER_DAYS", "14")))
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
 
     RQ_QUEUES = ("dispatch", "default", "maintenance")
     # Base map tiles; intranets point this at their own tile server.

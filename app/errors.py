@@ -7,7 +7,7 @@ the request's language.
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -71,6 +71,15 @@ class Conflict(DomainError):
 
     status = 409
     code = "conflict"
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency (database, Redis) is down; the client should retry later (HTTP 503 with Retry-After)."""
+
+    status = 503
+    code = "unavailable"
+    default_message = _l("The service is briefly unavailable; please try again in a minute.")
+    retry_after = 30
 
 
 class TransitionError(Conflict):
@@ -142,12 +151,54 @@ def _respond(status: int, code: str, message: str, details=None):
         body = {"error": {"code": code, "message": message}}
         if details is not None:
             body["error"]["details"] = details
-        return jsonify(body), status
-    return render_template("error.html", status=status, message=message), status
+        response = jsonify(body)
+    else:
+        response = make_response(render_template("error.html", status=status, message=message))
+    response.status_code = status
+    if status == 503:
+        response.headers["Retry-After"] = str(ServiceUnavailable.retry_after)
+    return response
+
+
+def _forget_user() -> None:
+    """Render error pages as anonymous: loading the user would need the database that just failed."""
+    from flask import g
+    from flask_login import AnonymousUserMixin
+
+    g._login_user = AnonymousUserMixin()
 
 
 def register_error_handlers(app) -> None:
     """Install the single mapping from exceptions to responses."""
+    import logging
+
+    from sqlalchemy import exc as sa_exc
+
+    from app.extensions import db
+
+    log = logging.getLogger("app.errors")
+
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    def _database_down(exc):
+        # Connection refused, reset or pool exhausted: the client should come back, nothing was stored.
+        log.error("database unavailable: %s", exc.__class__.__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is already gone
+            pass
+        _forget_user()
+        err = ServiceUnavailable()
+        return _respond(err.status, err.code, err.message)
+
+    @app.errorhandler(sa_exc.DataError)
+    def _bad_value(exc):
+        # The input layer refuses what the database cannot store; this is the net under it, logged so
+        # that a hole in the input layer is seen and mended there.
+        log.warning("value refused by the database: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        db.session.rollback()
+        return _respond(400, "validation_error", str(ValidationError.default_message))
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):

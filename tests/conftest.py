@@ -10,6 +10,7 @@ import contextvars
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def app(tmp_path_factory):
     mo = ROOT / "app/translations/zh/LC_MESSAGES/messages.mo"
     po = mo.with_suffix(".po")
     if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-        subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile", "-q", "-f", "-d",
+        subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile", "-f", "-d",
                         str(ROOT / "app/translations")], check=True)
     _recreate_database(TestConfig.SQLALCHEMY_DATABASE_URI)
     application = create_app(TestConfig)
@@ -115,6 +116,28 @@ def tiny_weights(synthetic_data, tmp_path_factory):
 
 
 @pytest.fixture
+def app_with(app):
+    """Build another app on the test database with some settings changed (a dead Redis, secure cookies …).
+
+    Flask-Limiter is one module-level object that `init_app` re-points at the new app's storage; it is put
+    back afterwards so that later tests count against the test Redis again.
+    """
+    from app.extensions import limiter
+
+    saved = dict(limiter.__dict__)
+
+    def build(**overrides):
+        other = create_app(type("Changed", (TestConfig,), overrides))
+        other.config["MEDIA_ROOT"] = app.config["MEDIA_ROOT"]
+        other.test_client_class = IsolatedClient
+        return other
+
+    yield build
+    limiter.__dict__.clear()
+    limiter.__dict__.update(saved)
+
+
+@pytest.fixture
 def client(app):
     """A test client whose requests are isolated from each other and from the test's session."""
     app.test_client_class = IsolatedClient
@@ -142,9 +165,14 @@ def live_server(app):
     thread.join(10)
 
 
+# Browser tests leave screenshots here for people to look at (SCREENSHOT_DIR, default a temp folder).
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "urbanops-screenshots")
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One Chromium for the session (no browser download: the system's package)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: run .ci/setup-system (Debian package `chromium`)")
     from playwright.sync_api import sync_playwright

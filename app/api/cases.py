@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from app.api import bp
 from app.api.inputs import Field, bbox_arg, parse, photos
 from app.api.serializers import case_detail, case_feature
-from app.auth import roles_required
+from app.auth import request_scope, roles_required
 from app.errors import Forbidden, NotFound, ValidationError
 from app.extensions import db, limiter
 from app.jobs import tasks
@@ -82,12 +82,6 @@ LIST_FILTERS = ["status", "category", "grid", "assignee_id", "checker_id", "sour
                 "page", "page_size"]
 
 
-def _visible(case: Case) -> Case:
-    if current_user.role is Role.CITIZEN and case.reporter_id != current_user.id:
-        raise NotFound(_l("Case %(ref)s does not exist."), ref=case.number)
-    return case
-
-
 def _date_arg(name: str) -> datetime | None:
     raw = request.args.get(name)
     return local_datetime(raw, name) if raw else None
@@ -141,7 +135,7 @@ def list_cases():
 @roles_required(*ANY_USER)
 def get_case(ref: str):
     """One case by id or number, with its timeline."""
-    case = _visible(svc.get_case(ref))
+    case = svc.visible_case(ref, current_user)
     return jsonify(case_detail(case, current_user, svc.timeline(case)))
 
 
@@ -152,7 +146,7 @@ def create_case():
     """上报: report a problem (JSON, or multipart with `photos`)."""
     args = parse(REPORT_FIELDS)
     args["category_code"] = args.pop("category")
-    case, created = svc.report_case(current_user, photos=photos(), **args)
+    case, created = svc.report_case(current_user, photos=photos(), request_scope=request_scope(), **args)
     db.session.commit()
     return jsonify(case_detail(case, current_user, svc.timeline(case))), 201 if created else 200
 

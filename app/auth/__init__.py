@@ -5,19 +5,21 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, g, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.errors import Forbidden, Unauthorized
-from app.extensions import db, login_manager
+from app.errors import Forbidden, ServiceUnavailable, Unauthorized
+from app.extensions import db, limiter, login_manager
 from app.models import Role, User
 
 bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def _load_user(cookie_id: str) -> User | None:
+    from app.services.users import session_user
+
+    return session_user(cookie_id)  # a revoked or expired sign-in loads nobody, whatever the cookie says
 
 
 @login_manager.request_loader
@@ -25,19 +27,44 @@ def _load_from_token(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    from app.services.users import user_for_token
+    from app.services.users import token_row
 
-    user = user_for_token(header[7:].strip())
-    if user is not None:
-        g.token_auth = True
-        if db.session.dirty:  # last use is recorded (coarsely) even on read-only requests
-            db.session.commit()
-    return user
+    row = token_row(header[7:].strip())
+    if row is None:
+        return None
+    g.api_token_id = row.id
+    if db.session.dirty:  # last use is recorded (coarsely) even on read-only requests
+        db.session.commit()
+    return row.user
 
 
 def token_authenticated() -> bool:
     """True when the current request was authenticated with a bearer token (no CSRF needed)."""
-    return bool(g.get("token_auth"))
+    return g.get("api_token_id") is not None
+
+
+def request_scope() -> str | None:
+    """Whose idempotency keys a report carries: shared system accounts are told apart by their API token.
+
+    None lets the case service scope keys to the signed-in account.
+    """
+    if current_user.is_authenticated and current_user.role is Role.SYSTEM and token_authenticated():
+        return f"token:{g.api_token_id}"
+    return None
+
+
+def require_rate_limits() -> None:
+    """Fail closed: refuse (503) while the shared rate-limit store is unreachable.
+
+    Flask-Limiter falls back to per-process counters when Redis is down, which multiplies a limit by the
+    number of web processes; for password guessing that is not acceptable, so sign-in waits for Redis.
+    """
+    try:
+        alive = limiter.storage.check()
+    except Exception:  # noqa: BLE001 - any storage failure means the limits cannot be enforced
+        alive = False
+    if not alive:
+        raise ServiceUnavailable(_l("Sign-in is briefly unavailable; please try again in a minute."))
 
 
 def roles_required(*roles: Role):

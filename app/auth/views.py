@@ -12,9 +12,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from app.auth import bp
-from app.extensions import limiter
-from app.services.users import authenticate
+from app.auth import bp, require_rate_limits
+from app.extensions import db, limiter
+from app.services.users import authenticate, end_session, start_session
 
 
 class LoginForm(FlaskForm):
@@ -33,17 +33,28 @@ def _safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc and target.startswith("/") else None
 
 
+def _account_key() -> str:
+    """Rate-limit key of the account being tried, whichever address the attempts come from."""
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"], methods=["POST"], key_func=_account_key,
+               deduct_when=lambda response: response.status_code == 401)  # only failed passwords count
 def login():
     """Show the form; on valid credentials start a session."""
     if current_user.is_authenticated:
         return redirect(url_for("web.index"))
     form = LoginForm()
     status = 200
+    if request.method == "POST":
+        require_rate_limits()
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
         if user is not None:
+            start_session(user, remember=form.remember.data, user_agent=request.user_agent.string)
+            db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")) or url_for("web.index"))
         flash(_("Wrong username or password."), "error")
@@ -56,6 +67,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """End the session."""
+    """End the sign-in: its session and remember-me cookies are revoked on the server, not just forgotten."""
+    end_session(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))

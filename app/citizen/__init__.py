@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user
 
-from app.auth import roles_required
+from app.auth import require_rate_limits, roles_required
 from app.errors import DomainError
 from app.extensions import db, limiter
 from app.models import Role
@@ -22,10 +22,16 @@ bp = Blueprint("citizen", __name__)
 DEVICE_COOKIE = "uo_dev"
 
 
+def _device() -> str | None:
+    """The phone's random device cookie (set by the form), when it has a well-formed one."""
+    dev = request.cookies.get(DEVICE_COOKIE, "")
+    return dev if len(dev) == 32 and dev.isascii() and dev.isalnum() else None
+
+
 def _device_key() -> str:
     """Rate-limit key of the phone: its random device cookie, or its address when it refuses cookies."""
-    dev = request.cookies.get(DEVICE_COOKIE, "")
-    return f"dev:{dev}" if len(dev) == 32 and dev.isalnum() else f"ip:{get_remote_address()}"
+    dev = _device()
+    return f"dev:{dev}" if dev else f"ip:{get_remote_address()}"
 
 
 def _with_device_cookie(response):
@@ -70,7 +76,7 @@ def report_submit():
     """Create the case (or join an existing one) and go to its private tracking page."""
     photos = [f.read() for f in request.files.getlist("photos") if f and f.filename]
     try:
-        case, created = citizen.submit(request.form.to_dict(), photos, current_user)
+        case, outcome = citizen.submit(request.form.to_dict(), photos, current_user, device=_device())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -78,8 +84,10 @@ def report_submit():
         return render_template("citizen/report.html", groups=_categories(), form=request.form,
                                request_id=request.form.get("request_id") or uuid.uuid4().hex,
                                tile_url=current_app.config["MAP_TILE_URL"]), exc.status
-    flash(_("Thank you! Your case number is %(number)s.", number=case.number) if created else
-          _("Thank you! Your photos were added to case %(number)s.", number=case.number), "ok")
+    if outcome == citizen.JOINED:  # another reporter's case: their private link stays theirs
+        flash(_("Thank you! Your photos were added to case %(number)s.", number=case.number), "ok")
+        return redirect(url_for("citizen.report_form"), 303)
+    flash(_("Thank you! Your case number is %(number)s.", number=case.number), "ok")
     return redirect(url_for("citizen.track", token=case.tracking_token), 303)
 
 
@@ -107,8 +115,11 @@ def register():
         return render_template("citizen/register.html", form={})
     form = request.form
     try:
+        require_rate_limits()  # account creation is limited per address: no per-process fallback either
         user = users.register_citizen(form.get("phone", ""), form.get("password", ""), form.get("nickname", ""),
                                       confirm=form.get("password2", ""))
+        db.session.flush()
+        users.start_session(user, remember=False, user_agent=request.user_agent.string)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

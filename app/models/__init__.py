@@ -6,7 +6,16 @@ from app.models.catalog import Category, CategoryClass, Holiday
 from app.models.dispatching import Notification, SystemState, WorkerStat
 from app.models.geo import Grid, Region, RegionLevel
 from app.models.open311 import Open311Key
-from app.models.people import ApiToken, CivicPoints, Department, Role, User, grid_owners, user_skills
+from app.models.people import (
+    ApiToken,
+    CivicPoints,
+    Department,
+    Role,
+    User,
+    UserSession,
+    grid_owners,
+    user_skills,
+)
 
 __all__ = [
     "ApiToken",
@@ -29,6 +38,7 @@ __all__ = [
     "Role",
     "SystemState",
     "User",
+    "UserSession",
     "WorkerStat",
     "grid_owners",
     "user_skills",

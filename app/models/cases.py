@@ -51,6 +51,9 @@ class Case(db.Model):
         sa.Index("ix_cases_reported_at", "reported_at"),
         sa.CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
         sa.CheckConstraint("priority BETWEEN 1 AND 4", name="priority_range"),
+        # An idempotency key means something only for the reporter who chose it (account, device, API token
+        # or Open311 key): another reporter reusing it gets a case of their own, never this one.
+        sa.UniqueConstraint("request_scope", "client_request_id", name="uq_cases_request_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,7 +88,8 @@ class Case(db.Model):
     reporter_name: Mapped[str | None] = mapped_column(sa.String(80))
     reporter_contact: Mapped[str | None] = mapped_column(sa.String(80))  # private: never in public output
     camera_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cameras.id", ondelete="SET NULL"))
-    client_request_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)  # idempotency key
+    client_request_id: Mapped[str | None] = mapped_column(sa.String(64))  # idempotency key, within request_scope
+    request_scope: Mapped[str | None] = mapped_column(sa.String(80))  # e.g. user:12, device:…, open311:3
     tracking_token: Mapped[str | None] = mapped_column(sa.String(43), unique=True)  # the reporter's private link
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"))
 

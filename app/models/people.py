@@ -79,6 +79,14 @@ class User(UserMixin, db.Model):
     skills = relationship("Category", secondary=user_skills, lazy="selectin")
     grids = relationship("Grid", secondary=grid_owners, lazy="selectin", backref="owners")
 
+    # The sign-in this request was made under (see UserSession); part of get_id() so that Flask-Login's
+    # session and remember cookies name one revocable sign-in rather than the account forever.
+    login_token = None  # not a column: set per request from the sign-in (str | None)
+
+    def get_id(self) -> str:
+        """Flask-Login: "<user id>:<sign-in token>"; a cookie without a live sign-in no longer loads the user."""
+        return f"{self.id}:{self.login_token}"
+
     def set_password(self, password: str) -> None:
         """Store a salted hash of `password` (scrypt unless PASSWORD_HASH_METHOD says otherwise)."""
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
@@ -96,6 +104,20 @@ class User(UserMixin, db.Model):
     def has_role(self, *roles: Role) -> bool:
         """True if the user's role is one of `roles`."""
         return self.role in roles
+
+
+class UserSession(db.Model):
+    """One sign-in (a browser, a phone): revoked at logout, so its cookies stop working everywhere at once."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # sha256 of the token in the cookie
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+    user: Mapped[User] = relationship()
 
 
 class ApiToken(db.Model):

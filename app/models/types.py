@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
+MAX_ID = 2**31 - 1  # primary keys are PostgreSQL `integer`: anything larger is not an id, whatever it says
+
 
 def enum_column(enum_cls: type[enum.Enum], **kw) -> sa.Enum:
     """Store an Enum by its value as VARCHAR (no PG enum type: simpler migrations)."""

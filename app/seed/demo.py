@@ -223,6 +223,7 @@ def _drive(case, rng, ctx, t, target):
         if not step(10, 900):
             return
         checker = rng.choice([w for w in workers if w.id != worker.id])
+        case.checker_id = checker.id  # the 核查 task, as the assign_checks job gives it
         if target is None and rng.random() < 0.1:
             svc.check_case(case.id, checker, passed=False, note="现场仍有残留，返工", at=clock["t"])
             continue

@@ -8,6 +8,7 @@ deadlines with the working-time calendar, and appends one hash-chained event. Ve
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Case, CaseEvent, Department, Role, User
 from app.models.cases import MediaKind, Source
-from app.models.types import utcnow
+from app.models.types import MAX_ID, utcnow
 from app.services import audit, points, policy
 from app.services.calendar import get_calendar
 from app.services.catalog import get_category
@@ -44,15 +45,32 @@ _SOURCE_BY_ROLE = {
 # --- helpers ---------------------------------------------------------------------------------
 
 
+_CASE_ID = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit() would also take '¹' or '١'
+_CASE_NUMBER = re.compile(r"[0-9]{8}-[0-9]{5,6}")
+
+
 def get_case(ref: int | str) -> Case:
-    """The case with this id or number, or 404."""
-    if isinstance(ref, int) or str(ref).isdigit():
-        case = db.session.get(Case, int(ref))
-    else:
-        case = db.session.scalars(select(Case).where(Case.number == str(ref))).first()
+    """The case with this id or number, or 404 (anything else, e.g. an id beyond the column's range, too)."""
+    text_ref = str(ref).strip()
+    case = None
+    if _CASE_ID.fullmatch(text_ref):
+        if 0 < int(text_ref) <= MAX_ID:
+            case = db.session.get(Case, int(text_ref))
+    elif _CASE_NUMBER.fullmatch(text_ref):
+        case = db.session.scalars(select(Case).where(Case.number == text_ref)).first()
     if case is None:
-        raise NotFound(_l("Case %(ref)s does not exist."), ref=str(ref))
+        raise NotFound(_l("Case %(ref)s does not exist."), ref=text_ref[:40])
     return case
+
+
+def visible_case(ref: int | str, actor: User) -> Case:
+    """The case with this id or number if `actor` may read it; 404 otherwise (as if it did not exist)."""
+    return policy.check_visible(actor, get_case(ref))
+
+
+def request_scope_for(actor: User | None) -> str | None:
+    """Whose idempotency keys these are: a person's account (system accounts are scoped by their caller)."""
+    return f"user:{actor.id}" if actor is not None and actor.role is not Role.SYSTEM else None
 
 
 def _begin(case_id: int, actor: User, action: Action) -> Case:
@@ -165,19 +183,28 @@ def report_case(
     reporter_name: str | None = None,
     reporter_contact: str | None = None,
     client_request_id: str | None = None,
+    request_scope: str | None = None,
     camera_id: int | None = None,
     extra: dict | None = None,
     at: datetime | None = None,
 ) -> tuple[Case, bool]:
-    """Create a case (上报); returns (case, created). A repeated client_request_id returns the first case."""
+    """Create a case (上报); returns (case, created).
+
+    A repeated `client_request_id` returns the first case, but only within `request_scope` (the reporter's
+    account by default; the caller passes the device, API token or Open311 key for shared accounts). With no
+    scope there is nobody to whom the first case could safely be shown, so the key is not used.
+    """
     at = at or utcnow()
     if actor is not None:
         policy.check_role(actor, A.REPORT)
+    request_scope = request_scope or request_scope_for(actor)
+    client_request_id = _text(client_request_id, 64, label=_l("request id")) if request_scope else ""
     if client_request_id:
-        client_request_id = _text(client_request_id, 64, label=_l("request id"))
         # Same key → same lock: concurrent retries wait and then find the first case.
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": client_request_id})
-        existing = db.session.scalars(select(Case).where(Case.client_request_id == client_request_id)).first()
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                           {"k": f"{request_scope}|{client_request_id}"})
+        existing = db.session.scalars(select(Case).where(Case.request_scope == request_scope,
+                                                         Case.client_request_id == client_request_id)).first()
         if existing is not None:
             return existing, False
     cat = get_category(category_code)
@@ -206,6 +233,7 @@ def report_case(
         reporter_name=_text(reporter_name, 80, label=_l("name")) or None,
         reporter_contact=_text(reporter_contact, 80, label=_l("contact")) or None,
         client_request_id=client_request_id or None,
+        request_scope=request_scope if client_request_id else None,
         camera_id=camera_id,
         extra=extra or {},
     )
@@ -474,13 +502,22 @@ def escalate_case(case_id: int, actor: User, *, due: datetime, phase: str, at=No
 
 
 def add_evidence(case_id: int, actor: User | None, *, photos=(), note: str = "", data=None, at=None) -> Case:
-    """Attach more photos or a repeated report to an open case (e.g. a duplicate sighting)."""
+    """Attach more photos or a repeated report to an open case (e.g. a duplicate sighting).
+
+    A signed-in actor must be able to read the case (a citizen: their own report); `actor=None` is the
+    public form's "same problem" join, which knows only what the nearby search showed.
+    """
     at = at or utcnow()
     if actor is not None:
         policy.check_role(actor, A.ADD_EVIDENCE)
     case = _lock(case_id)
+    if actor is not None:
+        policy.check_visible(actor, case)  # before the status check: a 409 would reveal the status
+    note = _text(note, MAX_NOTE)
+    if not photos and not note and not data:
+        raise ValidationError(_l("Add at least one photo or a note."))
     media = _photos(photos, MediaKind.EVIDENCE, actor)
-    _apply(case, A.ADD_EVIDENCE, actor, at=at, note=_text(note, MAX_NOTE), media=media, data=data,
+    _apply(case, A.ADD_EVIDENCE, actor, at=at, note=note, media=media, data=data,
            role=None if actor else "citizen")
     return case
 

@@ -29,10 +29,16 @@ def _reporter(user: User | None) -> User | None:
     return user if user is not None and user.is_authenticated and user.role is Role.CITIZEN else None
 
 
-def submit(form: dict, photos: list[bytes], user: User | None = None) -> tuple[Case, bool]:
+CREATED, REPEATED, JOINED = "created", "repeated", "joined"
+
+
+def submit(form: dict, photos: list[bytes], user: User | None = None, *, device: str | None = None
+           ) -> tuple[Case, str]:
     """Create a case from the form (or add the photos to the case the citizen says it duplicates).
 
-    Returns (the case to follow, whether a new case was created).
+    Returns (the case, CREATED | REPEATED | JOINED). `device` (the form's device cookie) scopes an
+    anonymous reporter's request id, so a retry finds their own first case and nobody else's. A joined
+    case is someone else's: the caller must not hand out its tracking link.
     """
     if form.get("website"):  # the honeypot field people never see
         log.info("snap-and-report: honeypot filled, refused")
@@ -46,9 +52,9 @@ def submit(form: dict, photos: list[bytes], user: User | None = None) -> tuple[C
         case = svc.get_case(join)
         if case.status.value not in OPEN_VALUES:
             raise ValidationError(_l("That case is no longer open; please report a new one."))
-        svc.add_evidence(case.id, reporter, photos=photos, note=(form.get("description") or "")[:1000],
-                         data={"joined_by_citizen": True})
-        return _with_token(case), False
+        svc.add_evidence(case.id, None, photos=photos, note=(form.get("description") or "")[:1000],
+                         data={"joined_by_citizen": True, **({"citizen_id": reporter.id} if reporter else {})})
+        return case, JOINED
     lon, lat = form.get("lon"), form.get("lat")
     if not lon or not lat:  # no pin: the photo's own GPS, when it has one
         lon, lat = exif_gps(photos[0]) or (lon, lat)
@@ -57,8 +63,9 @@ def submit(form: dict, photos: list[bytes], user: User | None = None) -> tuple[C
         description=form.get("description") or "", address=form.get("address") or "", photos=photos,
         source=Source.CITIZEN, reporter_contact=(form.get("contact") or "").strip() or None,
         client_request_id=(form.get("request_id") or "").strip() or None,
+        request_scope=None if reporter is not None or not device else f"device:{device}",
     )
-    return _with_token(case), created
+    return _with_token(case), CREATED if created else REPEATED
 
 
 def _with_token(case: Case) -> Case:

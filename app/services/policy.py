@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from app.errors import Forbidden
+from app.errors import Forbidden, NotFound
 from app.models import Case, Role, User
 from app.models.people import STAFF_ROLES
 from dispatch.lifecycle import Action
@@ -30,8 +30,9 @@ ROLE_RULES: dict[Action, set[Role]] = {
     A.REJECT_DELAY: _STAFF,
     A.CHECK_PASS: {R.WORKER, *_STAFF},
     A.CHECK_FAIL: {R.WORKER, *_STAFF},
-    A.EVALUATE: {R.CITIZEN, *_STAFF},
-    A.REOPEN: {R.CITIZEN, *_STAFF},
+    # Only the reporter rates (their rating feeds KPIs and routing); staff never rate for them.
+    A.EVALUATE: {R.CITIZEN},
+    A.REOPEN: {R.CITIZEN},
     A.SUSPEND: _STAFF,
     A.RESUME: _STAFF,
     A.VOID: _STAFF,
@@ -61,15 +62,37 @@ def check_role(actor: User, action: Action) -> None:
         raise Forbidden(_l("Your role may not perform this action."))
 
 
+def owns_grid(actor: User, case: Case) -> bool:
+    """True if `actor` is one of the owners (责任网格员) of the case's grid."""
+    return case.grid_id is not None and any(g.id == case.grid_id for g in actor.grids)
+
+
+def check_visible(actor: User | None, case: Case) -> Case:
+    """Raise NotFound (never Forbidden: that would confirm the case exists) unless `actor` may read `case`.
+
+    Citizens see only their own reports; staff, workers, handlers and system accounts see every case.
+    Everything that answers with a case's content (reading, adding evidence) goes through here.
+    """
+    if actor is None or not actor.is_authenticated or (actor.role is R.CITIZEN and case.reporter_id != actor.id):
+        raise NotFound(_l("Case %(ref)s does not exist."), ref=case.number)
+    return case
+
+
 def check_relation(actor: User, action: Action, case: Case) -> None:
     """Raise Forbidden unless `actor` stands in the right relation to `case` for `action`."""
     if action in _ASSIGNEE_ACTIONS and not is_assignee(actor, case):
         raise Forbidden(_l("Only the assignee of this case may do this."))
     if action is A.RETURN and actor.role in (R.WORKER, R.HANDLER) and not is_assignee(actor, case):
         raise Forbidden(_l("Only the assignee of this case may do this."))
-    if action in (A.CHECK_PASS, A.CHECK_FAIL) and case.handler_id == actor.id:
-        raise Forbidden(_l("A case must be checked by someone other than its handler."))
-    if action in (A.EVALUATE, A.REOPEN) and actor.role is R.CITIZEN and case.reporter_id != actor.id:
+    if (action in (A.VERIFY, A.INVALIDATE) and actor.role is R.WORKER and case.reporter_id != actor.id
+            and not owns_grid(actor, case)):  # an inspector's own patrol report is verified by having seen it
+        raise Forbidden(_l("Only the inspectors of this case's grid may verify it."))
+    if action in (A.CHECK_PASS, A.CHECK_FAIL):
+        if case.handler_id == actor.id:
+            raise Forbidden(_l("A case must be checked by someone other than its handler."))
+        if actor.role is R.WORKER and case.checker_id != actor.id:
+            raise Forbidden(_l("Only the inspector assigned to check this case may do this."))
+    if action in (A.EVALUATE, A.REOPEN) and case.reporter_id != actor.id:
         raise Forbidden(_l("Only the person who reported the case may rate it."))
 
 

@@ -7,12 +7,14 @@ import re
 import secrets
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
-from app.models import ApiToken, Camera, Department, Role, User
+from app.models import ApiToken, Camera, Department, Role, User, UserSession
 from app.models.types import utcnow
 from app.services.grids import parse_lonlat, point_sql
 
@@ -96,9 +98,9 @@ def issue_token(user: User, name: str, *, camera: Camera | None = None) -> str:
     return plain
 
 
-def user_for_token(token: str) -> User | None:
-    """The active user owning an unrevoked token, or None; records last use."""
-    if not token or not token.startswith(TOKEN_PREFIX):
+def token_row(token: str) -> ApiToken | None:
+    """The unrevoked token of an active user, or None; records last use."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     row = db.session.scalars(
         select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
@@ -108,7 +110,40 @@ def user_for_token(token: str) -> User | None:
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
         row.last_used_at = now  # coarse on purpose: no write on every API call
+    return row
+
+
+def start_session(user: User, *, remember: bool, user_agent: str = "") -> User:
+    """Record a new sign-in and put its token on `user` (Flask-Login stores it via get_id in the cookies)."""
+    plain = secrets.token_urlsafe(32)
+    lifetime = current_app.config["REMEMBER_COOKIE_DURATION" if remember else "SESSION_LIFETIME"]
+    db.session.add(UserSession(user_id=user.id, token_hash=_digest(plain), expires_at=utcnow() + lifetime,
+                               user_agent=(user_agent or "")[:200]))
+    user.login_token = plain
+    return user
+
+
+def session_user(cookie_id: str) -> User | None:
+    """The active user of a live sign-in named by a cookie's "<user id>:<token>", or None."""
+    user_id, _, plain = (cookie_id or "").partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 10 and plain and len(plain) <= 64):
+        return None
+    row = db.session.scalars(
+        select(UserSession).where(UserSession.token_hash == _digest(plain), UserSession.revoked_at.is_(None),
+                                  UserSession.expires_at > utcnow())
+    ).first()
+    if row is None or str(row.user_id) != user_id or not row.user.active:
+        return None
+    row.user.login_token = plain
     return row.user
+
+
+def end_session(user: User) -> None:
+    """Revoke the sign-in `user` is acting under (logout): its session and remember cookies stop working."""
+    if user.login_token:
+        db.session.execute(sa_update(UserSession).where(UserSession.token_hash == _digest(user.login_token))
+                           .values(revoked_at=utcnow()))
+    user.login_token = None
 
 
 def revoke_token(token: str) -> None:

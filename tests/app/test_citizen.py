@@ -27,6 +27,7 @@ def test_form_is_chinese_first_and_grouped(client, town):
 
 
 def test_report_then_track(client, town):
+    client.get("/report")  # the form hands out the device cookie that scopes its request ids
     r = submit(client)
     assert r.status_code == 303 and "/track/" in r.headers["Location"]
     case = db.session.scalars(db.select(Case)).one()
@@ -63,10 +64,25 @@ def test_nearby_and_join_an_existing_case(client, town):
     assert client.get("/api/v1/nearby?category=exposed_garbage&lon=120.008&lat=30.005").json == []
     assert client.get("/api/v1/nearby?category=banner&lon=120.005&lat=30.005").json == []
     r = submit(client, join=existing.number, request_id="req-2")
-    assert r.status_code == 303
+    assert r.status_code == 303 and "/track/" not in r.headers["Location"]  # the reporter's link stays theirs
+    assert "已补充到案件" in client.get(r.headers["Location"]).text
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
     assert svc.timeline(existing)[-1].action.value == "add_evidence"
+
+
+def test_another_device_reusing_a_request_id_gets_its_own_case(app, client, town):
+    client.get("/report")
+    first = submit(client, description="第一位市民")
+    other = app.test_client()
+    other.get("/report")  # a different phone, a different device cookie
+    second = other.post("/report", data=form(description="第二位市民"), content_type="multipart/form-data")
+    assert second.status_code == 303 and second.headers["Location"] != first.headers["Location"]
+    assert "第一位市民" not in other.get(second.headers["Location"]).text
+    anonymous = app.test_client()  # no device cookie at all: no idempotency, and certainly no one else's page
+    third = anonymous.post("/report", data=form(), content_type="multipart/form-data")
+    assert third.headers["Location"] not in (first.headers["Location"], second.headers["Location"])
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 3
 
 
 def test_rating_through_the_private_link(client, town):

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Case
 from app.services import cases as svc
 from tests.app.services.test_media import jpeg_with_exif
+from tests.conftest import SHOTS
 from tests.factories import advance
 from vision.synth import background, draw
 
@@ -123,8 +124,10 @@ def test_duplicate_suggestion_lets_the_citizen_join_the_existing_case(phone, tow
     page.wait_for_selector("#nearby:not([hidden])")
     assert existing.number in page.inner_text("#nearby") and "是同一个问题吗" in page.inner_text("#nearby")
     page.click(f"#nearby button[data-join='{existing.number}']")
-    page.wait_for_url("**/track/**")
-    assert existing.number in page.inner_text("h1")
+    # Back on the form with a confirmation: the other reporter's private tracking page is theirs alone.
+    page.wait_for_selector(".flash.ok")
+    assert "/track/" not in page.url and f"已补充到案件 {existing.number}" in page.inner_text(".flash.ok")
+    page.screenshot(path=str(SHOTS / "report-joined.png"))
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
     assert svc.timeline(db.session.get(Case, existing.id))[-1].action.value == "add_evidence"

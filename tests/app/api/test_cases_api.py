@@ -46,6 +46,10 @@ def test_whole_loop_over_http(client, town):
                     data={"note": "已清理", "photos": (io.BytesIO(png()), "after.png")})
     assert r.status_code == 200 and r.json["properties"]["status"] == "resolved"
     r = client.post(f"/api/v1/cases/{case_id}/check", json={"passed": "true"}, headers=chk)
+    assert r.status_code == 403  # not (yet) this inspector's 核查 task
+    db.session.get(Case, case_id).checker_id = town.checker.id
+    db.session.commit()
+    r = client.post(f"/api/v1/cases/{case_id}/check", json={"passed": "true"}, headers=chk)
     assert r.json["properties"]["status"] == "closed"
     r = client.post(f"/api/v1/cases/{case_id}/evaluate", json={"rating": 5}, headers=cit)
     props = r.json["properties"]
@@ -232,3 +236,41 @@ def test_token_use_is_recorded_coarsely(client, town):
     client.get("/api/v1/me", headers=headers)
     db.session.expire_all()
     assert db.session.scalars(db.select(ApiToken.last_used_at)).one() > first
+
+
+def test_a_request_id_is_scoped_to_its_reporter(client, town):
+    first, other = token_for(town.citizen), token_for(make_user(Role.CITIZEN))
+    r1 = report(client, first, client_request_id="shared-key", description="我家门口的垃圾")
+    again = report(client, first, client_request_id="shared-key")
+    assert r1.status_code == 201 and again.status_code == 200 and again.json["id"] == r1.json["id"]
+    r2 = report(client, other, client_request_id="shared-key", description="别处")
+    assert r2.status_code == 201 and r2.json["id"] != r1.json["id"]
+    assert "我家门口" not in r2.get_data(as_text=True)  # nothing of the first reporter's case comes back
+    assert db.session.query(Case).count() == 2
+
+
+def test_system_accounts_are_scoped_by_their_token(client, town):
+    bot = make_user(Role.SYSTEM)
+    cam1, cam2 = token_for(bot), token_for(bot)
+    r1 = report(client, cam1, client_request_id="frame-1")
+    assert report(client, cam1, client_request_id="frame-1").json["id"] == r1.json["id"]
+    assert report(client, cam2, client_request_id="frame-1").json["id"] != r1.json["id"]
+
+
+def test_evidence_follows_the_reading_rules_and_needs_content(client, town):
+    case = reported(town)
+    db.session.commit()
+    stranger = token_for(make_user(Role.CITIZEN))
+    for body in ({}, {"note": "我也看到了"}):
+        r = client.post(f"/api/v1/cases/{case.id}/evidence", json=body, headers=stranger)
+        assert r.status_code == 404 and "properties" not in r.json  # as GET answers: no such case for them
+    assert client.get(f"/api/v1/cases/{case.id}", headers=stranger).status_code == 404
+    advance(town, case, "closed")
+    db.session.commit()
+    r = client.post(f"/api/v1/cases/{case.id}/evidence", json={"note": "x"}, headers=stranger)
+    assert r.status_code == 404 and "closed" not in r.get_data(as_text=True)  # not even its status
+    owner = token_for(town.citizen)
+    r = client.post(f"/api/v1/cases/{case.id}/evidence", json={}, headers=owner)
+    assert r.status_code == 400 and r.json["error"]["code"] == "validation_error"
+    db.session.expire_all()
+    assert "add_evidence" not in [e.action.value for e in db.session.get(Case, case.id).events]

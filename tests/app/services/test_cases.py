@@ -11,7 +11,18 @@ from app.models import Case, CaseEvent, Role
 from app.services import cases as svc
 from app.services.calendar import load_holidays
 from dispatch.lifecycle import Action, CaseStatus, IllegalTransition
-from tests.factories import INSIDE_WEST, OUTSIDE, Cast, advance, jpeg, make_department, make_grids, make_user, reported
+from tests.factories import (
+    INSIDE_WEST,
+    OUTSIDE,
+    Cast,
+    advance,
+    check,
+    jpeg,
+    make_department,
+    make_grids,
+    make_user,
+    reported,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 S = CaseStatus
@@ -118,8 +129,8 @@ def test_check_fail_sends_back_to_dispatch_as_rework(cast):
     with pytest.raises(Forbidden):  # the handler cannot check their own work
         svc.check_case(case.id, cast.worker, passed=True)
     with pytest.raises(ValidationError):
-        svc.check_case(case.id, cast.checker, passed=False)  # a reason is required
-    svc.check_case(case.id, cast.checker, passed=False, note="未清理干净")
+        check(cast, case, passed=False)  # a reason is required
+    check(cast, case, passed=False, note="未清理干净")
     assert case.status is S.FILED and case.rework_count == 1
     assert case.assignee_id is None and case.dispatch_due_at is not None and case.handle_due_at is None
     event = svc.timeline(case)[-1]
@@ -271,3 +282,50 @@ def test_citizen_cannot_run_staff_verbs(cast):
                      (svc.suspend_case, {"reason": "x"})]:
         with pytest.raises(Forbidden):
             verb(case.id, cast.citizen, **kw)
+
+
+def test_only_the_assigned_checker_or_staff_checks(cast):
+    case = advance(cast, reported(cast), "resolved")
+    bystander = make_user(Role.WORKER)
+    case.checker_id = cast.checker.id
+    with pytest.raises(Forbidden):
+        svc.check_case(case.id, bystander, passed=True)  # any worker used to pass any check
+    with pytest.raises(Forbidden):
+        svc.check_case(case.id, cast.worker, passed=True)  # nor the handler, even if assigned
+    svc.check_case(case.id, cast.supervisor, passed=False, note="督查未通过")  # staff may
+    assert case.status is S.FILED
+
+
+def test_only_grid_owners_or_staff_verify(cast):
+    case = reported(cast)
+    outsider = make_user(Role.WORKER)
+    with pytest.raises(Forbidden):
+        svc.verify_case(case.id, outsider, valid=True)
+    with pytest.raises(Forbidden):
+        svc.verify_case(case.id, outsider, valid=False, note="不存在")
+    owner = make_user(Role.WORKER)
+    owner.grids.append(case.grid)
+    svc.verify_case(case.id, owner, valid=True)
+    assert case.status is S.VERIFIED
+
+
+def test_only_the_reporter_rates(cast):
+    case = advance(cast, reported(cast), "closed")
+    for staff in (cast.dispatcher, cast.supervisor, make_user(Role.ADMIN), cast.worker):
+        with pytest.raises(Forbidden):
+            svc.evaluate_case(case.id, staff, rating=1)
+    assert case.status is S.CLOSED and case.rating is None
+    svc.evaluate_case(case.id, cast.citizen, rating=5)
+    assert case.rating == 5
+
+
+def test_a_request_id_without_a_reporter_to_scope_it_is_ignored(cast):
+    kw = {"category_code": "exposed_garbage", "lon": INSIDE_WEST[0], "lat": INSIDE_WEST[1],
+          "client_request_id": "k"}
+    a, _ = svc.report_case(None, **kw)
+    b, created = svc.report_case(None, **kw)
+    assert created and a.id != b.id and a.client_request_id is None
+    c, _ = svc.report_case(None, request_scope="device:abc", **kw)
+    d, created = svc.report_case(None, request_scope="device:abc", **kw)
+    e, created_e = svc.report_case(None, request_scope="device:xyz", **kw)
+    assert c.id == d.id and not created and created_e and e.id != c.id

@@ -13,7 +13,7 @@ from app.services import cases as svc
 from app.services import dispatching as dsp
 from app.services.grids import grid_for_point, point_sql
 from dispatch.lifecycle import Action, CaseStatus
-from tests.factories import Cast, advance, jpeg, make_grids, make_user, reported
+from tests.factories import Cast, advance, check, jpeg, make_grids, make_user, reported
 
 S = CaseStatus
 WEST_PT, EAST_PT = (120.005, 30.005), (120.015, 30.005)
@@ -174,7 +174,7 @@ def test_twice_failed_worker_is_not_sent_again(town):
         assert case.assignee_id == west.id
         svc.accept_case(case.id, west)
         svc.feedback_case(case.id, west, photos=[jpeg()])
-        svc.check_case(case.id, cast.checker, passed=False, note="没修好")
+        check(cast, case, passed=False, note="没修好")
     assert dsp.auto_dispatch()["assigned"] == 0  # not a third time, although west is the only one there
     east.on_duty = True
     dsp.auto_dispatch()
@@ -187,7 +187,7 @@ def test_one_failure_prefers_someone_else(town):
     dsp.auto_dispatch()
     svc.accept_case(case.id, west)
     svc.feedback_case(case.id, west, photos=[jpeg()])
-    svc.check_case(case.id, cast.checker, passed=False, note="没修好")
+    check(cast, case, passed=False, note="没修好")
     dsp.auto_dispatch()
     assert case.assignee_id == east.id  # further away, but west's fix already failed once
 
@@ -200,7 +200,7 @@ def test_learning_from_checks_and_ratings(town):
         dsp.auto_dispatch(now=t0)
         svc.accept_case(case.id, west, at=t0 + timedelta(minutes=1))
         svc.feedback_case(case.id, west, photos=[jpeg((i, 9, 9))], at=t0 + timedelta(minutes=11))
-        svc.check_case(case.id, cast.checker, passed=True, at=t0 + timedelta(minutes=30))
+        check(cast, case, passed=True, at=t0 + timedelta(minutes=30))
         svc.evaluate_case(case.id, cast.citizen, rating=5, at=t0 + timedelta(minutes=40))
     assert dsp.learn_outcomes()["learned"] == 6
     assert dsp.learn_outcomes() == {"learned": 0}  # idempotent

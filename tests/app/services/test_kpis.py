@@ -10,7 +10,7 @@ from app.models import Role
 from app.models.types import utcnow
 from app.services import cases as svc
 from app.services import kpis
-from tests.factories import Cast, advance, jpeg, make_grids, make_user, reported, token_for
+from tests.factories import Cast, advance, check, jpeg, make_grids, make_user, reported, token_for
 
 
 @pytest.fixture
@@ -25,12 +25,12 @@ def history(app):
     advance(cast, slow, "accepted", at=t0)
     svc.feedback_case(slow.id, cast.worker, photos=[jpeg()],
                       at=t0 + timedelta(hours=5))
-    svc.check_case(slow.id, cast.checker, passed=False, note="返工", at=t0 + timedelta(hours=6))
+    check(cast, slow, passed=False, note="返工", at=t0 + timedelta(hours=6))
     # Rework restarts the handling limit at the new dispatch; this second cycle is late too (3 h > 2 h).
     svc.dispatch_case(slow.id, cast.dispatcher, assignee_id=cast.worker.id, at=t0 + timedelta(hours=7))
     svc.accept_case(slow.id, cast.worker, at=t0 + timedelta(hours=7))
     svc.feedback_case(slow.id, cast.worker, photos=[jpeg((5, 5, 5))], at=t0 + timedelta(hours=10))
-    svc.check_case(slow.id, cast.checker, passed=True, at=t0 + timedelta(hours=10, minutes=30))
+    check(cast, slow, passed=True, at=t0 + timedelta(hours=10, minutes=30))
     void = reported(cast)
     svc.void_case(void.id, cast.supervisor, reason="测试")
     reported(cast)  # still open
