@@ -44,7 +44,12 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]  # one switch for both cookies
 
-    from app import models  # noqa: F401  (registers tables)
+    from app import (
+        inputs,
+        models,  # noqa: F401  (registers tables)
+    )
+
+    inputs.register(app)  # the `id` converter must exist before any blueprint adds its routes
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), compare_type=True)

@@ -43,6 +43,7 @@ class Config:
     RATELIMIT_CITIZEN = _env("RATELIMIT_CITIZEN", "10 per minute")  # the public form, per IP address
     # Per device (a random cookie): tighter than per IP, which many phones share behind carrier NAT.
     RATELIMIT_DEVICE = _env("RATELIMIT_DEVICE", "5 per minute;30 per day")
+    RATELIMIT_OPEN311 = _env("RATELIMIT_OPEN311", "60 per minute")  # Open311 POSTs per API key
     RATELIMIT_HEADERS_ENABLED = True
     # A Redis outage must not take the whole site down: fall back to per-process limits.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

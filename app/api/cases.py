@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Callable
 
 from flask import current_app, jsonify, request, send_file
@@ -13,15 +12,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.api import bp
-from app.api.inputs import Field, bbox_arg, parse, photos
 from app.api.serializers import case_detail, case_feature
 from app.auth import request_scope, roles_required
-from app.errors import Forbidden, NotFound, ValidationError
+from app.errors import Forbidden, NotFound
 from app.extensions import db, limiter
+from app.inputs import BBOX_PATTERN, CASE_REF_PATTERN, Field, bbox_arg, parse, photos
 from app.jobs import tasks
 from app.jobs.tasks import kick
 from app.models import Case, Grid, Media, Role
+from app.models.cases import Source
 from app.models.people import STAFF_ROLES
+from app.models.types import MAX_ID
 from app.services import cases as svc
 from app.services.calendar import local_datetime
 from app.services.media import media_path
@@ -41,14 +42,20 @@ class Verb:
     fixed: dict = field(default_factory=dict)
 
 
-_note = Field("note", str, description="free text")
-_reason = Field("reason", str, True, "why")
+_note = Field("note", str, description="free text", max_length=svc.MAX_NOTE)
+_reason = Field("reason", str, True, "why", max_length=svc.MAX_NOTE)
+_priority = Field("priority", int, min=1, max=4, description="1 urgent … 4 low")
+
+
+def _id(name: str, required: bool = False, description: str = "") -> Field:
+    return Field(name, int, required, description, min=1, max=MAX_ID)
+
 
 VERBS: dict[str, Verb] = {
     "verify": Verb(svc.verify_case, [Field("valid", bool, True), _note], "核实 verify: valid or invalid"),
-    "file": Verb(svc.file_case, [Field("priority", int), _note], "立案 file"),
+    "file": Verb(svc.file_case, [_priority, _note], "立案 file"),
     "dispatch": Verb(
-        svc.dispatch_case, [Field("assignee_id", int), Field("department_id", int), _note],
+        svc.dispatch_case, [_id("assignee_id"), _id("department_id"), _note],
         "派遣 dispatch to a worker or a department",
     ),
     "accept": Verb(svc.accept_case, [_note], "接单 accept"),
@@ -56,69 +63,77 @@ VERBS: dict[str, Verb] = {
     "feedback": Verb(svc.feedback_case, [_note], "反馈 feedback with after-photos", photos=True),
     "check": Verb(svc.check_case, [Field("passed", bool, True), _note], "核查 check: pass closes, fail reworks",
                   photos=True),
-    "evaluate": Verb(svc.evaluate_case, [Field("rating", int, True), Field("comment", str)],
+    "evaluate": Verb(svc.evaluate_case, [Field("rating", int, True, min=1, max=5),
+                                         Field("comment", str, max_length=svc.MAX_NOTE)],
                      "评价 rate 1-5; 2 or less reopens"),
     "return": Verb(svc.return_case, [_reason], "回退 return to the dispatcher"),
-    "request-delay": Verb(svc.request_delay, [Field("minutes", int, True), _reason], "延期 request a delay"),
+    "request-delay": Verb(svc.request_delay, [Field("minutes", int, True, min=1, max=svc.MAX_DELAY_MINUTES),
+                                              Field("reason", str, True, "why", max_length=500)],
+                          "延期 request a delay"),
     "approve-delay": Verb(svc.decide_delay, [_note], "approve the pending delay", fixed={"approve": True}),
     "reject-delay": Verb(svc.decide_delay, [_note], "reject the pending delay", fixed={"approve": False}),
     "suspend": Verb(svc.suspend_case, [_reason], "挂账 suspend (clock stops)"),
     "resume": Verb(svc.resume_case, [_note], "resume a suspended case"),
-    "void": Verb(svc.void_case, [_reason], "作废 void"),
-    "merge": Verb(svc.merge_case, [Field("into", str, True, "id or number of the open case"), _note],
+    "void": Verb(svc.void_case, [Field("reason", str, True, "why", max_length=500)], "作废 void"),
+    "merge": Verb(svc.merge_case, [Field("into", str, True, "id or number of the open case", max_length=20,
+                                         pattern=CASE_REF_PATTERN), _note],
                   "merge a duplicate into another case"),
     "evidence": Verb(svc.add_evidence, [_note], "add photos to an open case", photos=True),
 }
 
+LON = Field("lon", float, True, "longitude (WGS 84)", min=-180, max=180)
+LAT = Field("lat", float, True, "latitude (WGS 84)", min=-90, max=90)
+CATEGORY = Field("category", str, True, "category code", max_length=40)
+
 REPORT_FIELDS = [
-    Field("category", str, True, "category code"),
-    Field("lon", float, True), Field("lat", float, True),
-    Field("description", str), Field("address", str), Field("priority", int),
-    Field("reporter_name", str), Field("reporter_contact", str),
-    Field("client_request_id", str, description="idempotency key: a retry returns the first case"),
+    CATEGORY, LON, LAT,
+    Field("description", str, max_length=svc.MAX_DESCRIPTION), Field("address", str, max_length=255), _priority,
+    Field("reporter_name", str, max_length=80), Field("reporter_contact", str, max_length=80),
+    Field("client_request_id", str, description="idempotency key: a retry by the same reporter returns the "
+                                                "first case", max_length=64),
 ]
 
-LIST_FILTERS = ["status", "category", "grid", "assignee_id", "checker_id", "source", "bbox", "from", "to", "q",
-                "page", "page_size"]
-
-
-def _date_arg(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    return local_datetime(raw, name) if raw else None
+_date = "ISO date or date-time; local time (TIMEZONE) without an offset"
+LIST_FILTERS = [
+    Field("status", CaseStatus, many=True), Field("category", str, many=True, max_length=40),
+    Field("grid", str, description="grid code", max_length=32), _id("assignee_id"), _id("checker_id"),
+    Field("source", Source, many=True),
+    Field("bbox", str, description="minLon,minLat,maxLon,maxLat", pattern=BBOX_PATTERN, max_length=120),
+    Field("from", str, description=_date, max_length=40), Field("to", str, description=_date, max_length=40),
+    Field("q", str, description="part of a case number", max_length=40),
+    Field("page", int, min=1, max=100_000), Field("page_size", int, min=1, max=500),
+]
 
 
 @bp.get("/cases")
 @roles_required(*ANY_USER)
 def list_cases():
     """Cases as a GeoJSON FeatureCollection, filtered and paged (newest first)."""
+    args = parse(LIST_FILTERS, request.args)
     q = select(Case)
     if current_user.role is Role.CITIZEN:
         q = q.where(Case.reporter_id == current_user.id)
-    if raw := request.args.get("status"):
-        try:
-            q = q.where(Case.status.in_([CaseStatus(s) for s in raw.split(",")]))
-        except ValueError:
-            raise ValidationError(_l("Unknown status in %(value)s."), value=raw) from None
-    if raw := request.args.get("category"):
-        q = q.where(Case.category_code.in_(raw.split(",")))
-    if raw := request.args.get("grid"):
-        q = q.join(Grid, Grid.id == Case.grid_id).where(Grid.code == raw)
+    if "status" in args:
+        q = q.where(Case.status.in_(args["status"]))
+    if "category" in args:
+        q = q.where(Case.category_code.in_(args["category"]))
+    if "grid" in args:
+        q = q.join(Grid, Grid.id == Case.grid_id).where(Grid.code == args["grid"])
     for name, column in (("assignee_id", Case.assignee_id), ("checker_id", Case.checker_id)):
-        if request.args.get(name):
-            q = q.where(column == parse([Field(name, int)], request.args)[name])
-    if raw := request.args.get("source"):
-        q = q.where(Case.source == raw)
-    if box := bbox_arg(request.args.get("bbox")):
+        if name in args:
+            q = q.where(column == args[name])
+    if "source" in args:
+        q = q.where(Case.source.in_(args["source"]))
+    if box := bbox_arg(args.get("bbox")):
         q = q.where(Case.location.intersects(func.ST_MakeEnvelope(*box, 4326)))
-    if start := _date_arg("from"):
-        q = q.where(Case.reported_at >= start)
-    if end := _date_arg("to"):
-        q = q.where(Case.reported_at < end)
-    if raw := request.args.get("q"):
-        q = q.where(Case.number.ilike(f"%{raw.strip()}%"))
-    paging = parse([Field("page", int), Field("page_size", int)], request.args)
-    page = max(1, paging.get("page", 1))
-    size = min(max(1, paging.get("page_size", 100)), current_app.config["API_PAGE_SIZE_MAX"])
+    if "from" in args:
+        q = q.where(Case.reported_at >= local_datetime(args["from"], "from"))
+    if "to" in args:
+        q = q.where(Case.reported_at < local_datetime(args["to"], "to"))
+    if "q" in args:
+        q = q.where(Case.number.icontains(args["q"], autoescape=True))  # '%', '_' and '\\' are literal
+    page = args.get("page", 1)
+    size = min(args.get("page_size", 100), current_app.config["API_PAGE_SIZE_MAX"])
     total = db.session.scalar(select(func.count()).select_from(q.subquery()))
     rows = db.session.scalars(
         q.options(selectinload(Case.grid), selectinload(Case.assignee))  # no query per feature
@@ -151,7 +166,7 @@ def create_case():
     return jsonify(case_detail(case, current_user, svc.timeline(case))), 201 if created else 200
 
 
-@bp.post("/cases/<int:case_id>/<verb>")
+@bp.post("/cases/<id:case_id>/<verb>")
 @roles_required(*ANY_USER)
 def case_verb(case_id: int, verb: str):
     """Run one lifecycle verb; 409 when the case's status does not allow it."""
@@ -170,7 +185,7 @@ def case_verb(case_id: int, verb: str):
     return jsonify(case_detail(case, current_user, svc.timeline(case)))
 
 
-@bp.get("/media/<int:media_id>")
+@bp.get("/media/<id:media_id>")
 @roles_required(*ANY_USER)
 def media_file(media_id: int):
     """A stored photo (originals are private: staff, field workers and the case's reporter)."""

@@ -6,16 +6,24 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.cases import LIST_FILTERS, REPORT_FIELDS, VERBS
-from app.api.inputs import Field
-from app.api.reference import DUTY_FIELDS, POSITION_FIELDS
+from app.api.reference import BBOX_FIELDS, DUTY_FIELDS, KPI_FIELDS, NEARBY_FIELDS, POSITION_FIELDS
+from app.inputs import CASE_REF_PATTERN, Field
+from app.models.types import MAX_ID
 
-_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _ERR = {"$ref": "#/components/responses/Error"}
+_PAIR = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+CALIBRATION_SCHEMA = {"type": "object", "required": ["points"], "properties": {"points": {
+    "type": "array", "minItems": 4, "maxItems": 64, "items": {"type": "object", "required": ["px", "lonlat"],
+                                                              "properties": {"px": _PAIR, "lonlat": _PAIR}}}}}
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
+
+def _prop(f: Field) -> dict:
+    return {**f.schema(), **({"description": f.description} if f.description else {})}
 
 
 def _schema(fields: list[Field], photos: bool = False) -> dict:
-    props = {f.name: {"type": _TYPES[f.type], **({"description": f.description} if f.description else {})}
-             for f in fields}
+    props = {f.name: _prop(f) for f in fields}
     required = [f.name for f in fields if f.required]
     json_schema = {"type": "object", "properties": props, **({"required": required} if required else {})}
     content = {"application/json": {"schema": json_schema}}
@@ -30,6 +38,8 @@ def _op(summary: str, *, body=None, params=None, ok="200", secured=True) -> dict
     op = {"summary": summary, "responses": {ok: {"description": "OK"}, "400": _ERR}}
     if secured:
         op["responses"].update({"401": _ERR, "403": _ERR})
+    else:
+        op["security"] = []  # public: no sign-in needed
     if body:
         op["requestBody"] = body
     if params:
@@ -37,40 +47,41 @@ def _op(summary: str, *, body=None, params=None, ok="200", secured=True) -> dict
     return op
 
 
-def _q(name: str, type_: str = "string") -> dict:
-    return {"name": name, "in": "query", "required": False, "schema": {"type": type_}}
+def _q(fields: list[Field]) -> list[dict]:
+    return [{"name": f.name, "in": "query", "required": f.required, "schema": _prop(f)} for f in fields]
 
 
 def build_spec() -> dict:
     """The whole document."""
-    case_id = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    case_id = {"name": "case_id", "in": "path", "required": True, "schema": _ID}
     paths = {
         "/cases": {
-            "get": _op("List cases as GeoJSON", params=[_q(n) for n in LIST_FILTERS]),
+            "get": _op("List cases as GeoJSON", params=_q(LIST_FILTERS)),
             "post": {**_op("上报 report a case", body=_schema(REPORT_FIELDS, photos=True), ok="201"),
                      "responses": {"201": {"description": "created"}, "200": {"description": "idempotent retry"},
                                    "400": _ERR, "401": _ERR, "403": _ERR, "429": _ERR}},
         },
         "/cases/{ref}": {"get": {**_op("Case detail with timeline", params=[
-            {"name": "ref", "in": "path", "required": True, "schema": {"type": "string"}}]),
+            {"name": "ref", "in": "path", "required": True, "description": "case id or number",
+             "schema": {"type": "string", "pattern": f"^(?:{CASE_REF_PATTERN})$"}}]),
             "responses": {"200": {"description": "OK"}, "404": _ERR, "401": _ERR}}},
         "/media/{media_id}": {"get": _op("A stored photo", params=[
-            {"name": "media_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+            {"name": "media_id", "in": "path", "required": True, "schema": _ID}])},
         "/categories": {"get": _op("Case categories with time limits", secured=False)},
         "/departments": {"get": _op("Departments")},
-        "/grids": {"get": _op("Unit grids as GeoJSON", params=[_q("bbox")], secured=False)},
-        "/grids/lookup": {"get": _op("Grid covering a point", params=[_q("lon", "number"), _q("lat", "number")],
-                                     secured=False)},
+        "/grids": {"get": _op("Unit grids as GeoJSON", params=_q(BBOX_FIELDS), secured=False)},
+        "/grids/lookup": {"get": _op("Grid covering a point", params=_q(POSITION_FIELDS), secured=False)},
         "/kpis": {"get": _op("KPIs: on-time closure, closure, rework, delay, time to close, satisfaction, "
                              "first-time fix, dispatch accuracy",
-                             params=[_q("from"), _q("to"), _q("group_by")])},
+                             params=_q(KPI_FIELDS))},
         "/cameras": {"get": _op("Cameras with calibration error and live health (GeoJSON)")},
         "/cameras/{code}/calibration": {"post": _op("Save a camera's control points; answers the RMS error in metres",
                                                      params=[{"name": "code", "in": "path", "required": True,
-                                                              "schema": {"type": "string"}}])},
+                                                              "schema": {"type": "string", "maxLength": 32}}],
+                                                     body={"required": True, "content": {"application/json": {
+                                                         "schema": CALIBRATION_SCHEMA}}})},
         "/workers": {"get": _op("Field workers with position, duty and open tasks (GeoJSON)")},
-        "/nearby": {"get": _op("Open cases of a category within 100 m", secured=False,
-                               params=[_q("category"), _q("lon", "number"), _q("lat", "number")])},
+        "/nearby": {"get": _op("Open cases of a category within 100 m", secured=False, params=_q(NEARBY_FIELDS))},
         "/me": {"get": _op("The signed-in user")},
         "/me/position": {"post": _op("Report the device's position", body=_schema(POSITION_FIELDS))},
         "/me/duty": {"post": _op("Go on or off duty", body=_schema(DUTY_FIELDS))},

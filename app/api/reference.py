@@ -7,16 +7,21 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.api import bp
-from app.api.cases import ANY_USER
-from app.api.inputs import Field, bbox_arg, parse
+from app.api.cases import ANY_USER, CATEGORY, LAT, LON
 from app.api.serializers import category_json, me_json
 from app.auth import roles_required
 from app.extensions import db
+from app.inputs import BBOX_PATTERN, Field, bbox_arg, parse
 from app.models import Department, Role
 from app.services import catalog, grids, kpis, users
 
-POSITION_FIELDS = [Field("lon", float, True), Field("lat", float, True)]
+POSITION_FIELDS = [LON, LAT]
 DUTY_FIELDS = [Field("on_duty", bool, True)]
+BBOX_FIELDS = [Field("bbox", str, description="minLon,minLat,maxLon,maxLat", pattern=BBOX_PATTERN, max_length=120)]
+NEARBY_FIELDS = [CATEGORY, LON, LAT]
+KPI_FIELDS = [Field("from", str, description="ISO date or date-time (local)", max_length=40),
+              Field("to", str, description="ISO date or date-time (local)", max_length=40),
+              Field("group_by", str, choices=kpis.GROUPS)]
 
 
 @bp.get("/categories")
@@ -36,7 +41,7 @@ def list_departments():
 @bp.get("/grids")
 def list_grids():
     """Unit grids as GeoJSON (public: they are the map's base layer)."""
-    return jsonify(grids.grids_geojson(bbox_arg(request.args.get("bbox"))))
+    return jsonify(grids.grids_geojson(bbox_arg(parse(BBOX_FIELDS, request.args).get("bbox"))))
 
 
 @bp.get("/nearby")
@@ -44,7 +49,7 @@ def nearby_cases():
     """Open cases of a category within 100 m of a point (public: the report form asks before submitting)."""
     from app.services.citizen import nearby
 
-    args = parse([Field("category", str, True), *POSITION_FIELDS], request.args)
+    args = parse(NEARBY_FIELDS, request.args)
     return jsonify(nearby(args["category"], args["lon"], args["lat"]))
 
 
@@ -60,8 +65,9 @@ def lookup_grid():
 @roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 def get_kpis():
     """Closed-loop KPIs for cases reported in [from, to), optionally per grid, worker, category or day."""
-    start, end = kpis.period(request.args.get("from"), request.args.get("to"))
-    return jsonify(kpis.compute(start, end, request.args.get("group_by") or None))
+    args = parse(KPI_FIELDS, request.args)
+    start, end = kpis.period(args.get("from"), args.get("to"))
+    return jsonify(kpis.compute(start, end, args.get("group_by")))
 
 
 @bp.get("/workers")
@@ -84,7 +90,7 @@ def list_cameras():
 @roles_required(Role.SUPERVISOR, Role.ADMIN)
 def save_camera_calibration(code: str):
     """Save ≥ 4 control points {"points": [{"px": [x, y], "lonlat": [lon, lat]}, …]}; answers the RMS error."""
-    from app.api.inputs import payload
+    from app.inputs import payload
     from app.services.vision import save_calibration
 
     rms = save_calibration(code, payload().get("points"))

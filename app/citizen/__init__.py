@@ -14,6 +14,7 @@ from flask_login import current_user, login_user
 from app.auth import require_rate_limits, roles_required
 from app.errors import DomainError
 from app.extensions import db, limiter
+from app.inputs import parse
 from app.models import Role
 from app.services import catalog, citizen, media, users
 from app.services.cases import timeline
@@ -76,7 +77,8 @@ def report_submit():
     """Create the case (or join an existing one) and go to its private tracking page."""
     photos = [f.read() for f in request.files.getlist("photos") if f and f.filename]
     try:
-        case, outcome = citizen.submit(request.form.to_dict(), photos, current_user, device=_device())
+        form = parse(citizen.REPORT_FORM, request.form)
+        case, outcome = citizen.submit(form, photos, current_user, device=_device())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

@@ -6,18 +6,23 @@ with the matching HTTP status. `jurisdiction_id` is accepted (one jurisdiction p
 
 from __future__ import annotations
 
+import hashlib
+import re
 from xml.etree import ElementTree as ET
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from app.errors import STATUS_LABELS, DomainError, NotFound
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 from app.services import open311 as o311
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)
 FORMATS = {"json", "xml"}
+# Characters XML 1.0 cannot carry at all (escaping does not help): rows stored before input refused them,
+# or written by other means, must not make the whole feed unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _fmt() -> str:
@@ -38,7 +43,7 @@ def _xml(root: str, item: str | None, data) -> Response:
         elif isinstance(value, bool):
             el.text = "true" if value else "false"
         elif value is not None:
-            el.text = str(value)
+            el.text = _NOT_XML.sub("", str(value))  # ElementTree escapes & < > itself
 
     top = ET.Element(root)
     if item is None:
@@ -115,15 +120,22 @@ def service_definition(code, fmt):
     return respond({"service_code": cat.code, "attributes": attrs}, "service_definition", None)
 
 
+def _key_of_client() -> str:
+    """Rate-limit key: the client's API key (hashed), so each civic tool has its own budget."""
+    key = request.form.get("api_key") or ""
+    return "open311:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+
+
 @bp.post("/requests.<fmt>")
+@limiter.limit(lambda: current_app.config["RATELIMIT_OPEN311"], key_func=_key_of_client)
 def post_request(fmt):
-    """Create a service request (form-encoded, api_key required)."""
+    """Create a service request (form-encoded, api_key required); a retry answers 200 with the first request."""
     _check_fmt(fmt)
     attributes = {k[10:-1]: v for k, v in request.form.items() if k.startswith("attribute[") and k.endswith("]")}
-    case = o311.post_request(request.form.to_dict(), attributes)
+    case, created = o311.post_request(request.form, attributes)
     db.session.commit()
     return respond([{"service_request_id": case.number, "service_notice": "", "account_id": ""}],
-                   "service_requests", "request", 201)
+                   "service_requests", "request", 201 if created else 200)
 
 
 @bp.get("/requests.<fmt>")

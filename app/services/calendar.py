@@ -37,9 +37,12 @@ def get_calendar() -> WorkCalendar:
 def local_datetime(raw: str, field: str) -> datetime:
     """An ISO date or date-time from user input; without an offset it is local time (TIMEZONE)."""
     try:
-        value = datetime.fromisoformat(raw)
+        value = datetime.fromisoformat(str(raw).strip())
     except ValueError:
         raise ValidationError(_l("%(field)s must be an ISO date or date-time."), field=field) from None
+    # Years far from now are typing errors, and near year 1 or 9999 the offset arithmetic overflows.
+    if not 1970 <= value.year <= 2200:
+        raise ValidationError(_l("%(field)s must be a date between 1970 and 2200."), field=field)
     return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 
 from app.errors import NotFound, ValidationError
 from app.extensions import db
+from app.inputs import CASE_REF_PATTERN, Field
 from app.models import Case, Role, User
 from app.models.cases import Source
 from app.services import cases as svc
@@ -22,6 +23,14 @@ from dispatch.lifecycle import OPEN_VALUES
 log = logging.getLogger(__name__)
 MAX_PHOTOS = 3
 NEARBY_M = 100
+# The public form's fields (the category is checked by the case service, which names it in the user's words).
+REPORT_FORM = [
+    Field("category", str, max_length=40), Field("lon", float, min=-180, max=180),
+    Field("lat", float, min=-90, max=90), Field("description", str, max_length=svc.MAX_DESCRIPTION),
+    Field("address", str, max_length=255), Field("contact", str, max_length=80),
+    Field("request_id", str, max_length=64), Field("join", str, max_length=20, pattern=CASE_REF_PATTERN),
+    Field("website", str, max_length=200),
+]
 
 
 def _reporter(user: User | None) -> User | None:
@@ -48,7 +57,7 @@ def submit(form: dict, photos: list[bytes], user: User | None = None, *, device:
     if len(photos) > MAX_PHOTOS:
         raise ValidationError(_l("At most %(n)d photos, please."), n=MAX_PHOTOS)
     reporter = _reporter(user)
-    if join := (form.get("join") or "").strip():
+    if join := form.get("join"):
         case = svc.get_case(join)
         if case.status.value not in OPEN_VALUES:
             raise ValidationError(_l("That case is no longer open; please report a new one."))
@@ -56,13 +65,13 @@ def submit(form: dict, photos: list[bytes], user: User | None = None, *, device:
                          data={"joined_by_citizen": True, **({"citizen_id": reporter.id} if reporter else {})})
         return case, JOINED
     lon, lat = form.get("lon"), form.get("lat")
-    if not lon or not lat:  # no pin: the photo's own GPS, when it has one
+    if lon is None or lat is None:  # no pin: the photo's own GPS, when it has one
         lon, lat = exif_gps(photos[0]) or (lon, lat)
     case, created = svc.report_case(
         reporter, category_code=form.get("category") or "", lon=lon, lat=lat,
         description=form.get("description") or "", address=form.get("address") or "", photos=photos,
-        source=Source.CITIZEN, reporter_contact=(form.get("contact") or "").strip() or None,
-        client_request_id=(form.get("request_id") or "").strip() or None,
+        source=Source.CITIZEN, reporter_contact=form.get("contact") or None,
+        client_request_id=form.get("request_id") or None,
         request_scope=None if reporter is not None or not device else f"device:{device}",
     )
     return _with_token(case), CREATED if created else REPEATED

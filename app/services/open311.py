@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from app.errors import Forbidden, NotFound, ValidationError
 from app.extensions import db
+from app.inputs import Field, bbox_arg, parse
 from app.models import Case, Category, Open311Key
 from app.models.cases import Source
 from app.models.types import utcnow
@@ -40,6 +42,8 @@ def create_key(name: str) -> str:
 
 def check_key(key: str | None) -> Open311Key:
     """The active key, or 403 (the spec's answer to a missing or bad api_key)."""
+    if not isinstance(key, str) or len(key) > 128:
+        raise Forbidden("api_key is missing or not valid")
     row = db.session.scalars(select(Open311Key).where(Open311Key.key_hash == _digest(key or ""),
                                                       Open311Key.revoked_at.is_(None))).first()
     if not key or row is None:
@@ -60,21 +64,51 @@ def service(code: str) -> Category:
     return cat
 
 
-def post_request(form: dict, attributes: dict[str, str]) -> Case:
-    """POST requests: validate as the spec says and report through the case service."""
+POST_FIELDS = [
+    Field("api_key", str, max_length=128), Field("service_code", str, max_length=40),
+    Field("lat", float, min=-90, max=90), Field("long", float, min=-180, max=180),
+    Field("address_string", str, max_length=255), Field("address_id", str, max_length=64),
+    Field("description", str, max_length=MAX_DESCRIPTION), Field("media_url", str, max_length=2048),
+    Field("first_name", str, max_length=40), Field("last_name", str, max_length=40),
+    Field("email", str, max_length=80), Field("phone", str, max_length=40),
+    Field("account_id", str, max_length=64), Field("device_id", str, max_length=64),
+    Field("client_request_id", str, max_length=64), Field("jurisdiction_id", str, max_length=64),
+]
+MAX_ATTRIBUTES = 50
+
+
+def _media_url(url: str | None) -> str | None:
+    """Only http(s) links are stored and echoed (a `javascript:` or `data:` URL never reaches a client)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        raise ValidationError("media_url must be an http or https URL")
+    return url
+
+
+def post_request(form, attributes: dict[str, str]) -> tuple[Case, bool]:
+    """POST requests: validate as the spec says and report through the case service.
+
+    Returns (case, created): a retry with the same `client_request_id` under the same key returns the
+    first request instead of filing a second one.
+    """
     key = check_key(form.get("api_key"))
-    code = (form.get("service_code") or "").strip()
+    args = parse(POST_FIELDS, form)
+    code = args.get("service_code")
     if not code:
         raise ValidationError("service_code is required")
     cat = service(code)
-    lat, lon, address = form.get("lat"), form.get("long"), (form.get("address_string") or "").strip()
-    if (lat in (None, "") or lon in (None, "")) and not address:
+    lat, lon, address = args.get("lat"), args.get("long"), args.get("address_string", "")
+    if (lat is None or lon is None) and not address:
         raise ValidationError("lat and long, or address_string, are required")
-    if lat in (None, "") or lon in (None, ""):
+    if lat is None or lon is None:
         raise ValidationError("this jurisdiction needs lat and long to locate a request")
-    description = form.get("description") or ""
-    if len(description) > MAX_DESCRIPTION:
-        raise ValidationError(f"description may be at most {MAX_DESCRIPTION} characters")
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise ValidationError(f"at most {MAX_ATTRIBUTES} attributes")
+    for name, value in attributes.items():
+        if len(name) > 64 or len(value) > 500:
+            raise ValidationError("attribute codes may have 64 and values 500 characters at most")
     for attr in cat.attributes or []:
         value = attributes.get(attr["code"])
         if attr.get("required") and not value:
@@ -82,17 +116,25 @@ def post_request(form: dict, attributes: dict[str, str]) -> Case:
         allowed = {v["key"] for v in attr.get("values") or []}
         if value and allowed and value not in allowed:
             raise ValidationError(f"attribute[{attr['code']}] must be one of {sorted(allowed)}")
-    name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
-    contact = form.get("email") or form.get("phone") or None
-    rid = form.get("client_request_id")  # an extension: a retry with the same id returns the first request
-    case, _ = svc.report_case(
-        system_user("open311", "Open311"), category_code=cat.code, lon=lon, lat=lat, description=description,
-        address=address[:255], source=Source.API, reporter_name=name, reporter_contact=contact,
-        client_request_id=rid or None,
-        extra={"open311": {"key": key.name, "attributes": attributes, "media_url": form.get("media_url"),
-                           "account_id": form.get("account_id"), "device_id": form.get("device_id")}},
+    name = " ".join(p for p in (args.get("first_name"), args.get("last_name")) if p) or None
+    contact = args.get("email") or args.get("phone") or None
+    return svc.report_case(
+        system_user("open311", "Open311"), category_code=cat.code, lon=lon, lat=lat,
+        description=args.get("description", ""), address=address, source=Source.API, reporter_name=name,
+        reporter_contact=contact, client_request_id=args.get("client_request_id"),
+        request_scope=f"open311:{key.id}",  # a retry finds this client's request, never another client's
+        extra={"open311": {"key": key.name, "attributes": attributes, "media_url": _media_url(args.get("media_url")),
+                           "account_id": args.get("account_id"), "device_id": args.get("device_id")}},
     )
-    return case
+
+
+GET_FIELDS = [
+    Field("service_request_id", str, many=True, max_length=20, max_items=100),
+    Field("service_code", str, many=True, max_length=40), Field("start_date", str, max_length=40),
+    Field("end_date", str, max_length=40), Field("status", str, many=True, choices=("open", "closed")),
+    Field("page", int, min=1, max=100_000), Field("page_size", int, min=1, max=MAX_ROWS),
+    Field("bbox", str, max_length=120), Field("jurisdiction_id", str, max_length=64),
+]
 
 
 def _parse_date(raw: str | None, name: str) -> datetime | None:
@@ -102,14 +144,16 @@ def _parse_date(raw: str | None, name: str) -> datetime | None:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(f"{name} must be a W3C date-time, e.g. 2026-11-22T08:00:00+08:00") from None
+    if not 1970 <= value.year <= 2200:
+        raise ValidationError(f"{name} must be between 1970 and 2200")
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def query(args) -> list[Case]:
+def query(raw_args) -> list[Case]:
     """GET requests with the spec's filters (and page, page_size, bbox as documented extensions)."""
+    args = parse(GET_FIELDS, raw_args)
     q = select(Case)
-    ids = [i.strip() for i in (args.get("service_request_id") or "").split(",") if i.strip()]
-    if ids:
+    if ids := args.get("service_request_id"):
         q = q.where(Case.number.in_(ids))
     else:
         end = _parse_date(args.get("end_date"), "end_date") or utcnow()
@@ -119,25 +163,16 @@ def query(args) -> list[Case]:
         if end - start > timedelta(days=MAX_DAYS):
             raise ValidationError(f"the date range may be at most {MAX_DAYS} days")
         q = q.where(Case.reported_at >= start, Case.reported_at <= end)
-    if codes := [c for c in (args.get("service_code") or "").split(",") if c]:
+    if codes := args.get("service_code"):
         q = q.where(Case.category_code.in_(codes))
-    if status := args.get("status"):
-        wanted = set(status.split(","))
-        if not wanted <= {"open", "closed"}:
-            raise ValidationError("status must be open or closed")
-        if wanted == {"open"}:
-            q = q.where(Case.status.not_in(DONE_VALUES))
-        elif wanted == {"closed"}:
-            q = q.where(Case.status.in_(DONE_VALUES))
-    if bbox := args.get("bbox"):
-        from app.api.inputs import bbox_arg
-
-        q = q.where(Case.location.intersects(func.ST_MakeEnvelope(*bbox_arg(bbox), 4326)))
-    try:
-        page = max(1, int(args.get("page", 1)))
-        size = min(MAX_ROWS, max(1, int(args.get("page_size", MAX_ROWS))))
-    except ValueError:
-        raise ValidationError("page and page_size must be whole numbers") from None
+    wanted = set(args.get("status") or ())
+    if wanted == {"open"}:
+        q = q.where(Case.status.not_in(DONE_VALUES))
+    elif wanted == {"closed"}:
+        q = q.where(Case.status.in_(DONE_VALUES))
+    if box := bbox_arg(args.get("bbox")):
+        q = q.where(Case.location.intersects(func.ST_MakeEnvelope(*box, 4326)))
+    page, size = args.get("page", 1), args.get("page_size", MAX_ROWS)
     return list(db.session.scalars(q.options(selectinload(Case.media))
                                    .order_by(Case.reported_at.desc(), Case.id.desc())
                                    .limit(size).offset((page - 1) * size)))
@@ -145,7 +180,7 @@ def query(args) -> list[Case]:
 
 def get_request(number: str) -> Case:
     """One request by its service_request_id (our case number), or 404."""
-    case = db.session.scalars(select(Case).where(Case.number == number)).first()
+    case = db.session.scalars(select(Case).where(Case.number == number[:20])).first()
     if case is None:
         raise NotFound(f"service_request_id {number} not found")
     return case

@@ -14,6 +14,7 @@ from sqlalchemy import update as sa_update
 
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
+from app.inputs import CONTROL
 from app.models import ApiToken, Camera, Department, Role, User, UserSession
 from app.models.types import utcnow
 from app.services.grids import parse_lonlat, point_sql
@@ -22,6 +23,7 @@ TOKEN_PREFIX = "uo_"
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 MIN_PASSWORD = 8
+MAX_PASSWORD = 256  # hashing a megabyte "password" costs the server, not the guesser
 
 
 def create_user(
@@ -47,6 +49,8 @@ def create_user(
     if password is not None:
         if len(password) < MIN_PASSWORD:
             raise ValidationError(_l("Passwords need at least %(n)d characters."), n=MIN_PASSWORD)
+        if len(password) > MAX_PASSWORD:
+            raise ValidationError(_l("Passwords may be at most %(n)d characters."), n=MAX_PASSWORD)
         user.set_password(password)
     db.session.add(user)
     return user
@@ -118,7 +122,7 @@ def start_session(user: User, *, remember: bool, user_agent: str = "") -> User:
     plain = secrets.token_urlsafe(32)
     lifetime = current_app.config["REMEMBER_COOKIE_DURATION" if remember else "SESSION_LIFETIME"]
     db.session.add(UserSession(user_id=user.id, token_hash=_digest(plain), expires_at=utcnow() + lifetime,
-                               user_agent=(user_agent or "")[:200]))
+                               user_agent=CONTROL.sub("", user_agent or "")[:200]))
     user.login_token = plain
     return user
 

@@ -85,7 +85,7 @@ def test_attributes_are_checked_and_kept(client, key):
         ({"service_code": None}, 400, "service_code"),
         ({"service_code": "nope"}, 404, "nope"),
         ({"lat": None, "long": None}, 400, "lat"),
-        ({"lat": "95", "long": "120"}, 400, "经纬度"),  # messages in the jurisdiction's language
+        ({"lat": "95", "long": "120"}, 400, "-90 到 90 之间"),  # messages in the jurisdiction's language
         ({"lat": "31.5", "long": "121.5"}, 400, "网格"),
         ({"description": "x" * 4001}, 400, "4000"),
     ],
@@ -139,3 +139,53 @@ def test_jurisdiction_id_is_accepted(client, key):
 def test_keys_cli(app):
     r = app.test_cli_runner().invoke(args=["open311", "keys", "create", "hotline-bridge"])
     assert r.exit_code == 0 and r.output.strip().startswith("o311_")
+
+
+def test_control_characters_are_refused_and_never_break_the_xml_feed(client, key):
+    r = post(client, key, description="横幅\x0b挂在树上\x00")
+    assert r.status_code == 400 and db.session.scalar(db.select(db.func.count()).select_from(Case)) == 0
+    # A row written before the input layer refused them (or by other means) must not break every client.
+    assert post(client, key, description="正常").status_code == 201
+    db.session.execute(db.text("UPDATE cases SET description = 'bad' || chr(11) || chr(27) || '<&>'"))
+    db.session.commit()
+    xml = client.get(f"{BASE}/requests.xml").data
+    row = ET.fromstring(xml).find("request/description")  # well-formed: parses
+    assert row.text == "bad<&>"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<b>x</b>", "ftp://example.org/a.jpg",
+                                 "http://", "https://exa mple.org/a.jpg"])
+def test_only_http_media_urls_are_stored(client, key, url):
+    r = post(client, key, media_url=url)
+    assert r.status_code == 400 and "media_url" in r.json[0]["description"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 0
+
+
+def test_a_http_media_url_is_echoed(client, key):
+    rid = post(client, key, media_url="https://photos.example.org/a.jpg").json[0]["service_request_id"]
+    assert client.get(f"{BASE}/requests/{rid}.json").json[0]["media_url"] == "https://photos.example.org/a.jpg"
+
+
+def test_an_over_long_address_is_refused_not_cut(client, key):
+    r = post(client, key, address_string="路" * 256)
+    assert r.status_code == 400 and "255" in r.json[0]["description"]
+
+
+def test_a_retried_post_answers_like_the_first(client, key):
+    first = post(client, key, client_request_id="retry-1")
+    again = post(client, key, client_request_id="retry-1")
+    assert first.status_code == 201 and again.status_code == 200 and again.json == first.json
+    other_key = create_key("another-tool")
+    db.session.commit()
+    theirs = post(client, other_key, client_request_id="retry-1")  # the same id from another client
+    assert theirs.status_code == 201 and theirs.json != first.json
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 2
+
+
+def test_posts_are_rate_limited_per_key(client, key, app, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_OPEN311", "3 per minute")
+    codes = [post(client, key, description=f"第{i}条").status_code for i in range(4)]
+    other_key = create_key("another-tool")
+    db.session.commit()
+    assert codes == [201, 201, 201, 429] and post(client, other_key).status_code == 201
+    assert client.get(f"{BASE}/services.json").status_code == 200  # reading is not limited by it

@@ -1,6 +1,7 @@
 """The /api/v1 case endpoints over HTTP with bearer tokens, on real PostGIS."""
 
 import io
+import re
 
 import pytest
 
@@ -210,7 +211,7 @@ def test_openapi_documents_every_api_route(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1"):
             continue
-        path = rule.rule.removeprefix("/api/v1").replace("<int:", "{").replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
         if path == "/cases/{case_id}/{verb}":
             assert all(f"/cases/{{case_id}}/{v}" in documented for v in VERBS)
             continue
