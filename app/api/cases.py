@@ -24,9 +24,12 @@ from app.models.cases import Source
 from app.models.people import STAFF_ROLES
 from app.models.types import MAX_ID
 from app.services import cases as svc
+from app.services import policy
 from app.services.calendar import local_datetime
 from app.services.media import media_path
-from dispatch.lifecycle import CaseStatus
+from dispatch.lifecycle import Action, CaseStatus
+
+A = Action
 
 ANY_USER = tuple(Role)
 
@@ -36,6 +39,7 @@ class Verb:
     """One lifecycle endpoint: POST /cases/{id}/{name}."""
 
     func: Callable
+    action: Action  # whose role may call it at all: checked before the body is even read
     fields: list[Field] = field(default_factory=list)
     summary: str = ""
     photos: bool = False
@@ -51,34 +55,34 @@ def _id(name: str, required: bool = False, description: str = "") -> Field:
     return Field(name, int, required, description, min=1, max=MAX_ID)
 
 
+_rating = Field("rating", int, True, min=1, max=5)
+_comment = Field("comment", str, max_length=svc.MAX_NOTE)
+_minutes = Field("minutes", int, True, min=1, max=svc.MAX_DELAY_MINUTES)
+_short_reason = Field("reason", str, True, "why", max_length=500)
+_into = Field("into", str, True, "id or number of the open case", max_length=20, pattern=CASE_REF_PATTERN)
+
 VERBS: dict[str, Verb] = {
-    "verify": Verb(svc.verify_case, [Field("valid", bool, True), _note], "核实 verify: valid or invalid"),
-    "file": Verb(svc.file_case, [_priority, _note], "立案 file"),
-    "dispatch": Verb(
-        svc.dispatch_case, [_id("assignee_id"), _id("department_id"), _note],
-        "派遣 dispatch to a worker or a department",
-    ),
-    "accept": Verb(svc.accept_case, [_note], "接单 accept"),
-    "handle": Verb(svc.handle_case, [_note], "处置 start handling on site (before-photos)", photos=True),
-    "feedback": Verb(svc.feedback_case, [_note], "反馈 feedback with after-photos", photos=True),
-    "check": Verb(svc.check_case, [Field("passed", bool, True), _note], "核查 check: pass closes, fail reworks",
-                  photos=True),
-    "evaluate": Verb(svc.evaluate_case, [Field("rating", int, True, min=1, max=5),
-                                         Field("comment", str, max_length=svc.MAX_NOTE)],
-                     "评价 rate 1-5; 2 or less reopens"),
-    "return": Verb(svc.return_case, [_reason], "回退 return to the dispatcher"),
-    "request-delay": Verb(svc.request_delay, [Field("minutes", int, True, min=1, max=svc.MAX_DELAY_MINUTES),
-                                              Field("reason", str, True, "why", max_length=500)],
-                          "延期 request a delay"),
-    "approve-delay": Verb(svc.decide_delay, [_note], "approve the pending delay", fixed={"approve": True}),
-    "reject-delay": Verb(svc.decide_delay, [_note], "reject the pending delay", fixed={"approve": False}),
-    "suspend": Verb(svc.suspend_case, [_reason], "挂账 suspend (clock stops)"),
-    "resume": Verb(svc.resume_case, [_note], "resume a suspended case"),
-    "void": Verb(svc.void_case, [Field("reason", str, True, "why", max_length=500)], "作废 void"),
-    "merge": Verb(svc.merge_case, [Field("into", str, True, "id or number of the open case", max_length=20,
-                                         pattern=CASE_REF_PATTERN), _note],
-                  "merge a duplicate into another case"),
-    "evidence": Verb(svc.add_evidence, [_note], "add photos to an open case", photos=True),
+    "verify": Verb(svc.verify_case, A.VERIFY, [Field("valid", bool, True), _note], "核实 verify: valid or invalid"),
+    "file": Verb(svc.file_case, A.FILE, [_priority, _note], "立案 file"),
+    "dispatch": Verb(svc.dispatch_case, A.DISPATCH, [_id("assignee_id"), _id("department_id"), _note],
+                     "派遣 dispatch to a worker or a department"),
+    "accept": Verb(svc.accept_case, A.ACCEPT, [_note], "接单 accept"),
+    "handle": Verb(svc.handle_case, A.HANDLE, [_note], "处置 start handling on site (before-photos)", photos=True),
+    "feedback": Verb(svc.feedback_case, A.FEEDBACK, [_note], "反馈 feedback with after-photos", photos=True),
+    "check": Verb(svc.check_case, A.CHECK_PASS, [Field("passed", bool, True), _note],
+                  "核查 check: pass closes, fail reworks", photos=True),
+    "evaluate": Verb(svc.evaluate_case, A.EVALUATE, [_rating, _comment], "评价 rate 1-5; 2 or less reopens"),
+    "return": Verb(svc.return_case, A.RETURN, [_reason], "回退 return to the dispatcher"),
+    "request-delay": Verb(svc.request_delay, A.REQUEST_DELAY, [_minutes, _short_reason], "延期 request a delay"),
+    "approve-delay": Verb(svc.decide_delay, A.APPROVE_DELAY, [_note], "approve the pending delay",
+                          fixed={"approve": True}),
+    "reject-delay": Verb(svc.decide_delay, A.REJECT_DELAY, [_note], "reject the pending delay",
+                         fixed={"approve": False}),
+    "suspend": Verb(svc.suspend_case, A.SUSPEND, [_reason], "挂账 suspend (clock stops)"),
+    "resume": Verb(svc.resume_case, A.RESUME, [_note], "resume a suspended case"),
+    "void": Verb(svc.void_case, A.VOID, [_short_reason], "作废 void"),
+    "merge": Verb(svc.merge_case, A.MERGE, [_into, _note], "merge a duplicate into another case"),
+    "evidence": Verb(svc.add_evidence, A.ADD_EVIDENCE, [_note], "add photos to an open case", photos=True),
 }
 
 LON = Field("lon", float, True, "longitude (WGS 84)", min=-180, max=180)
@@ -173,6 +177,7 @@ def case_verb(case_id: int, verb: str):
     spec = VERBS.get(verb)
     if spec is None:
         raise NotFound(_l("Unknown action: %(verb)s"), verb=verb)
+    policy.check_role(current_user, spec.action)
     args = parse(spec.fields) | spec.fixed
     if spec.photos:
         args["photos"] = photos()
@@ -186,13 +191,12 @@ def case_verb(case_id: int, verb: str):
 
 
 @bp.get("/media/<id:media_id>")
-@roles_required(*ANY_USER)
+@roles_required(*STAFF_ROLES, Role.WORKER, Role.HANDLER, Role.CITIZEN)
 def media_file(media_id: int):
     """A stored photo (originals are private: staff, field workers and the case's reporter)."""
     media = db.session.get(Media, media_id)
     if media is None:
         raise NotFound()
-    allowed = current_user.role in STAFF_ROLES or current_user.role in (Role.WORKER, Role.HANDLER)
-    if not allowed and not (media.case is not None and media.case.reporter_id == current_user.id):
+    if current_user.role is Role.CITIZEN and not (media.case is not None and media.case.reporter_id == current_user.id):
         raise Forbidden()
     return send_file(media_path(media), mimetype=media.mime, max_age=3600)

@@ -78,7 +78,7 @@ def roles_required(*roles: Role):
                     raise Unauthorized()
                 return login_manager.unauthorized()
             if roles and current_user.role not in roles:
-                raise Forbidden()
+                raise Forbidden(details={"reason": "role"})
             return view(*args, **kwargs)
 
         return wrapped

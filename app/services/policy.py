@@ -59,7 +59,7 @@ def check_role(actor: User, action: Action) -> None:
     if actor is None or not actor.is_authenticated:
         raise Forbidden(_l("Please sign in."))
     if actor.role not in ROLE_RULES[action]:
-        raise Forbidden(_l("Your role may not perform this action."))
+        raise Forbidden(_l("Your role may not perform this action."), details={"reason": "role"})
 
 
 def owns_grid(actor: User, case: Case) -> bool:
