@@ -312,7 +312,9 @@ def serve_all(host, port, web_workers):
     procs = {
         "web": [sys.executable, "-m", "gunicorn", "-w", str(web_workers), "-b", f"{host}:{port}",
                 "--access-logfile", "-", "wsgi:app"],
-        "worker": flask + ["worker"],
+        # Blurring photos is CPU work: its own worker, so dispatch rounds never wait behind a queue of photos.
+        "worker": flask + ["worker", "--queues", "dispatch,default,maintenance"],
+        "media-worker": flask + ["worker", "--queues", "media"],
         "scheduler": flask + ["scheduler"],
     }
     if current_app.config["DEMO_MODE"]:

@@ -22,7 +22,8 @@ class Config:
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     MEDIA_ROOT = _env("MEDIA_ROOT", str(BASE_DIR / "media"))
     MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_MB", "25")) * 1024 * 1024
-    MAX_IMAGE_PIXELS = int(_env("MAX_IMAGE_PIXELS", str(40_000_000)))
+    # What a phone produces (24 MP is today's largest default); more is refused before decoding.
+    MAX_IMAGE_PIXELS = int(_env("MAX_IMAGE_PIXELS", str(25_000_000)))
 
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
     WORK_PERIODS = _env("WORK_PERIODS", "08:00-12:00,14:00-18:00")
@@ -59,7 +60,7 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
-    RQ_QUEUES = ("dispatch", "default", "maintenance")
+    RQ_QUEUES = ("dispatch", "default", "maintenance", "media")  # media: blurring public photo copies
     # Base map tiles; intranets point this at their own tile server.
     MAP_TILE_URL = _env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     DEMO_MODE = _env("DEMO_MODE", "0") == "1"

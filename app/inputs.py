@@ -268,8 +268,8 @@ def guard_request() -> None:
         _check_json(data)
     elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         for key, value in request.form.items(multi=True):
-            if CONTROL.search(key) or CONTROL.search(value):
-                _refuse(key)
+            if CONTROL.search(key or "") or CONTROL.search(value or ""):  # odd multipart parts parse as None
+                _refuse(key or "form")
 
 
 def register(app) -> None:

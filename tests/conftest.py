@@ -115,6 +115,27 @@ def tiny_weights(synthetic_data, tmp_path_factory):
                  project=tmp_path_factory.mktemp("runs"), name="tiny", verbose=False, **SYNTHETIC)
 
 
+def run_jobs(*queues: str) -> int:
+    """Work off what is queued on the test Redis, in this process (RQ's SimpleWorker, burst); returns how many.
+
+    Jobs run in an app context (and database session) of their own, as in a worker; the test's session is
+    expired afterwards so that it sees what they wrote.
+    """
+    from flask import current_app
+    from rq import SimpleWorker
+    from rq.job import Job, JobStatus
+
+    from app.jobs import get_queue
+
+    ids = [job_id for q in queues for job_id in get_queue(q).job_ids]
+    with current_app.app_context():
+        SimpleWorker([get_queue(q) for q in queues], connection=get_redis()).work(burst=True, with_scheduler=False)
+    db.session.expire_all()
+    failed = [get_queue(q).failed_job_registry for q in queues]
+    assert not any(registry.count for registry in failed), [r.get_job_ids() for r in failed]
+    return sum(Job.fetch(i, connection=get_redis()).get_status() is JobStatus.FINISHED for i in ids)
+
+
 @pytest.fixture
 def app_with(app):
     """Build another app on the test database with some settings changed (a dead Redis, secure cookies …).

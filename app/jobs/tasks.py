@@ -8,7 +8,7 @@ import logging
 from app.extensions import get_redis
 from app.jobs import enqueue, job
 from app.models.types import utcnow
-from app.services import dispatching
+from app.services import dispatching, media
 from app.services.audit import verify_chain
 
 AUDIT_KEY = "urbanops:audit:last_verify"
@@ -58,6 +58,12 @@ def learn_outcomes() -> dict:
 
 
 @job
+def make_public_copy(media_id: int) -> str | None:
+    """Blur faces and plates into a photo's public copy (CPU-heavy: its own queue, off the request)."""
+    return media.make_public_copy(media_id)
+
+
+@job
 def sweep() -> dict:
     """Re-enqueue what should have run but did not (e.g. Redis was down when a case was filed)."""
     work = dispatching.pending_work()
@@ -65,13 +71,20 @@ def sweep() -> dict:
         enqueue(auto_dispatch, queue="dispatch", timeout=120)
     if work["unlearned"]:
         enqueue(learn_outcomes, queue="default", timeout=300)
-    return work
+    waiting = media.waiting_for_public_copy()
+    for media_id in waiting:
+        enqueue(make_public_copy, media_id, queue="media", timeout=PUBLIC_COPY_TIMEOUT)
+    return {**work, "public_copies": len(waiting)}
 
 
-def kick(func, queue: str = "dispatch") -> bool:
+PUBLIC_COPY_TIMEOUT = 120
+TIMEOUTS = {"media": PUBLIC_COPY_TIMEOUT}
+
+
+def kick(func, *args, queue: str = "dispatch") -> bool:
     """Enqueue a follow-up job right away; if Redis is unreachable the sweeper catches up later."""
     try:
-        enqueue(func, queue=queue, timeout=120)
+        enqueue(func, *args, queue=queue, timeout=TIMEOUTS.get(queue, 120))
         return True
     except Exception as exc:  # noqa: BLE001 - any queue failure must not fail the user's request
         log.warning("could not enqueue %s (%s); the sweeper will pick it up", func.__name__, exc)

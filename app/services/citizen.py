@@ -106,8 +106,11 @@ def check_photo(data: bytes) -> dict:
 
 
 def public_photos(case: Case) -> list[dict]:
-    """The case's photos as the public may see them (blurred, EXIF-free copies), with what each shows."""
-    return [{"url": url, "kind": m.kind.value} for m in case.media if (url := public_url(m))]
+    """The case's photos as the public may see them (blurred, EXIF-free copies), with what each shows.
+
+    A photo whose copy is still being made has `url` None: the page says so instead of showing anything.
+    """
+    return [{"url": public_url(m), "kind": m.kind.value} for m in case.media]
 
 
 def my_reports(user: User) -> dict:

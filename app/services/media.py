@@ -7,60 +7,110 @@ import io
 import os
 import re
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 from sqlalchemy import select
 
+from app.aftercommit import on_commit, on_rollback
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import Media, User
 from app.models.cases import MediaKind
+from app.models.types import utcnow
 
-_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+# What phones send: JPEG (MPO is a multi-frame JPEG from dual cameras: its first frame is the photo), PNG, WebP.
+_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "MPO": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
+            "WEBP": ("image/webp", "webp")}
+MAX_METADATA = 64 * 1024  # EXIF and ICC blocks kept with an original: one JPEG segment's worth, no more
 
 
 def inspect_image(data: bytes, max_pixels: int) -> tuple[str, str, int, int]:
-    """Return (mime, ext, width, height) of a real JPEG/PNG/WebP image, or raise ValidationError."""
-    if not data:
-        raise ValidationError(_l("The photo is empty."))
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt, (w, h) = img.format, img.size
-            # Size is read from the header: refuse bombs before any pixel is decoded.
-            if w * h > max_pixels:
-                raise ValidationError(
-                    _l("The photo has too many pixels (%(w)d×%(h)d)."), w=w, h=h
-                )
-            if fmt not in _FORMATS:
+    """Return (mime, ext, width, height) of a real JPEG/MPO/PNG/WebP image, or raise ValidationError."""
+    with _opened(data, max_pixels) as img:
+        mime, ext = _FORMATS[img.format]
+        return mime, ext, *img.size
+
+
+class _opened:
+    """Open, check and fully decode an upload; ValidationError for anything that is not a usable photo."""
+
+    def __init__(self, data: bytes, max_pixels: int):
+        self.data, self.max_pixels, self.img = data, max_pixels, None
+
+    def __enter__(self) -> Image.Image:
+        if not self.data:
+            raise ValidationError(_l("The photo is empty."))
+        try:
+            img = Image.open(io.BytesIO(self.data))
+            self.img = img
+            w, h = img.size
+            # Size is read from the header: refuse bombs (and more pixels than a phone takes) before decoding.
+            if w * h > self.max_pixels:
+                raise ValidationError(_l("The photo has too many pixels (%(w)d×%(h)d)."), w=w, h=h)
+            if img.format not in _FORMATS:
                 raise ValidationError(_l("Only JPEG, PNG or WebP photos are accepted."))
+            img.seek(0)  # MPO: the first frame
             img.load()  # decode fully: truncated or corrupt files fail here
-    except ValidationError:
-        raise
-    except Image.DecompressionBombError as exc:  # Pillow's own guard, for headers far beyond any limit
-        raise ValidationError(_l("The photo has too many pixels.")) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValidationError(_l("The file is not a readable image.")) from exc
-    except Exception as exc:  # noqa: BLE001 - e.g. a plugin another library registered fails to import
-        raise ValidationError(_l("The file is not a readable image.")) from exc
-    mime, ext = _FORMATS[fmt]
-    return mime, ext, w, h
+            return img
+        except ValidationError:
+            self.__exit__()
+            raise
+        except Image.DecompressionBombError as exc:  # Pillow's own guard, for headers far beyond any limit
+            self.__exit__()
+            raise ValidationError(_l("The photo has too many pixels.")) from exc
+        except Exception as exc:  # noqa: BLE001 - any decoder failure (or a plugin failing to import) is a bad file
+            self.__exit__()
+            raise ValidationError(_l("The file is not a readable image.")) from exc
+
+    def __exit__(self, *exc) -> None:
+        if self.img is not None:
+            self.img.close()
 
 
-def _write(data: bytes, ext: str) -> tuple[str, str]:
-    """Store bytes content-addressed under MEDIA_ROOT; return (sha256, relative path)."""
+def normalise(data: bytes, max_pixels: int) -> tuple[bytes, str, str, int, int]:
+    """The photo re-encoded: (bytes, mime, ext, width, height).
+
+    What is stored is what the decoder saw: bytes appended after the image, extra frames and oversized
+    metadata are dropped; EXIF (position, time, orientation) and the colour profile are kept when they fit
+    in MAX_METADATA. JPEG at quality 92 is visually the phone's own.
+    """
+    with _opened(data, max_pixels) as img:
+        mime, ext = _FORMATS[img.format]
+        keep = {k: v for k in ("exif", "icc_profile")
+                if isinstance(v := img.info.get(k), bytes) and len(v) <= MAX_METADATA}
+        frame = img.copy() if img.format != "PNG" else img  # the first frame alone, without the container
+        out = io.BytesIO()
+        if ext == "jpg":
+            frame = frame if frame.mode in ("RGB", "L", "CMYK") else frame.convert("RGB")
+            frame.save(out, "JPEG", quality=92, **keep)
+        elif ext == "png":
+            frame.save(out, "PNG", **({"icc_profile": keep["icc_profile"]} if "icc_profile" in keep else {}))
+        else:
+            frame.save(out, "WEBP", quality=90, **keep)
+        return out.getvalue(), mime, ext, *img.size
+
+
+def _stage(data: bytes, ext: str) -> tuple[str, str]:
+    """Store bytes content-addressed under MEDIA_ROOT once the transaction commits; return (sha256, path).
+
+    The bytes go to a private temporary name beside their final one now; the commit renames it into place
+    and a rollback deletes it, so a refused or failed request leaves no file behind.
+    """
     digest = hashlib.sha256(data).hexdigest()
     rel = Path(digest[:2]) / digest[2:4] / f"{digest}.{ext}"
     dest = Path(current_app.config["MEDIA_ROOT"]) / rel
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename so a crash never leaves a half file under the final name.
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".up-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dest)
+    if dest.exists():
+        return digest, str(rel)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".staged-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    on_commit(lambda: os.replace(tmp, dest))  # atomic: never a half file under the final name
+    on_rollback(lambda: Path(tmp).unlink(missing_ok=True))
     return digest, str(rel)
 
 
@@ -77,6 +127,7 @@ def public_copy(data: bytes, *, blur: bool = True) -> bytes:
     from vision.privacy import anonymise
 
     with Image.open(io.BytesIO(data)) as img:
+        img.draft("RGB", (PUBLIC_MAX_SIDE, PUBLIC_MAX_SIDE))  # JPEG: decode at a reduced scale, far less memory
         upright = ImageOps.exif_transpose(img).convert("RGB")
     upright.thumbnail((PUBLIC_MAX_SIDE, PUBLIC_MAX_SIDE), Image.Resampling.LANCZOS)
     if blur:
@@ -110,16 +161,45 @@ def exif_gps(data: bytes) -> tuple[float, float] | None:
 
 
 def store_image(data: bytes, kind: MediaKind, *, uploaded_by: User | None = None) -> Media:
-    """Validate and store a photo (private original + public copy without EXIF); returns a pending row."""
-    mime, ext, w, h = inspect_image(data, current_app.config["MAX_IMAGE_PIXELS"])
-    digest, rel = _write(data, ext)
-    _, public_rel = _write(public_copy(data), "jpg")
+    """Validate, re-encode and stage a photo's private original; returns a pending row.
+
+    Its public copy (faces and plates blurred) is made by a background job once the row is committed;
+    until then the photo simply has no public copy, so nothing unblurred is ever public.
+    """
+    original, mime, ext, w, h = normalise(data, current_app.config["MAX_IMAGE_PIXELS"])
+    digest, rel = _stage(original, ext)
     media = Media(
-        sha256=digest, path=rel, public_path=public_rel, mime=mime, size=len(data), width=w, height=h, kind=kind,
+        sha256=digest, path=rel, public_path=None, mime=mime, size=len(original), width=w, height=h, kind=kind,
         uploaded_by_id=uploaded_by.id if uploaded_by is not None else None,
     )
     db.session.add(media)
+    db.session.flush()  # the id the job is given
+    media_id = media.id
+    on_commit(lambda: kick_public_copy(media_id))
     return media
+
+
+def kick_public_copy(media_id: int) -> None:
+    """Enqueue the public copy of a committed photo (if Redis is down, the sweeper enqueues it later)."""
+    from app.jobs import tasks
+
+    tasks.kick(tasks.make_public_copy, media_id, queue="media")
+
+
+def make_public_copy(media_id: int) -> str | None:
+    """Blur and store the public copy of a photo; idempotent (a copy already made is kept)."""
+    media = db.session.get(Media, media_id)
+    if media is None or media.public_path:
+        return media.public_path if media else None
+    _, media.public_path = _stage(public_copy(media_path(media).read_bytes()), "jpg")
+    return media.public_path
+
+
+def waiting_for_public_copy(older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> list[int]:
+    """Photos whose public copy should exist by now (its job was lost, or Redis was down at upload)."""
+    return list(db.session.scalars(
+        select(Media.id).where(Media.public_path.is_(None), Media.created_at < utcnow() - older_than)
+        .order_by(Media.id).limit(limit)))
 
 
 def media_path(media: Media) -> Path:

@@ -7,6 +7,7 @@ import pytest
 from app.extensions import db
 from app.models import Case
 from app.services import cases as svc
+from tests.conftest import run_jobs
 from tests.factories import advance, jpeg
 
 
@@ -181,6 +182,8 @@ def test_tracking_page_shows_public_copies_only(client, town):
     from tests.app.services.test_media import jpeg_with_exif
 
     r = submit(client, photos=(io.BytesIO(jpeg_with_exif(gps=(30.005, 120.005))), "p.jpg"))
+    assert "正在处理照片" in client.get(r.headers["Location"]).text  # not blurred yet: nothing public to show
+    assert run_jobs("media") == 1
     case = db.session.scalars(db.select(Case)).one()
     media = case.media[0]
     page = client.get(r.headers["Location"]).text
@@ -196,6 +199,7 @@ def test_tracking_page_shows_public_copies_only(client, town):
 
 def test_open311_media_url_points_at_the_public_copy(client, town):
     submit(client)
+    run_jobs("media")
     case = db.session.scalars(db.select(Case)).one()
     got = client.get(f"/open311/v2/requests/{case.number}.json").json[0]
     assert got["media_url"].startswith("http://") and got["media_url"].endswith(

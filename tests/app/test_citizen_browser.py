@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Case
 from app.services import cases as svc
 from tests.app.services.test_media import jpeg_with_exif
-from tests.conftest import SHOTS
+from tests.conftest import SHOTS, run_jobs
 from tests.factories import advance
 from vision.synth import background, draw
 
@@ -85,6 +85,10 @@ def test_report_with_photo_pin_and_suggestion_then_track_and_rate(phone, town, a
     case = db.session.scalars(db.select(Case)).one()
     assert case.number in page.inner_text("h1") and "感谢" in page.inner_text(".flash")
     assert case.category_code == "banner" and case.grid.code == "330100001001002"
+    assert "正在处理照片" in page.inner_text(".photos")  # blurring runs in the background …
+    page.screenshot(path=str(SHOTS / "track-photo-pending.png"))
+    assert run_jobs("media") == 1  # … and once it has, the blurred copy is shown
+    page.reload()
     photo = page.locator(".photos img").first
     photo.wait_for()
     assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", photo.element_handle())

@@ -11,7 +11,7 @@ def test_healthy(client):
     body = r.json
     assert body["status"] == "ok" and body["database"] == "ok" and body["redis"] == "ok"
     assert body["postgis"].startswith("3.")
-    assert set(body["queues"]) == {"dispatch", "default", "maintenance"}
+    assert set(body["queues"]) == {"dispatch", "default", "maintenance", "media"}
     assert body["queues"]["default"] == {"queued": 0, "failed": 0}
 
 

@@ -1,5 +1,6 @@
 """Photo validation (decoded, not trusted by name) and content-addressed storage."""
 
+import hashlib
 import io
 import struct
 import zlib
@@ -9,8 +10,10 @@ import pytest
 from PIL import Image
 
 from app.errors import ValidationError
+from app.extensions import db
+from app.models import Media
 from app.models.cases import MediaKind
-from app.services.media import inspect_image, media_path, store_image
+from app.services.media import inspect_image, make_public_copy, media_path, store_image
 from tests.factories import jpeg, png
 
 
@@ -59,9 +62,11 @@ def test_storage_is_content_addressed_and_deduplicated(app):
     b = store_image(data, MediaKind.AFTER)
     assert a.sha256 == b.sha256 and a.path == b.path
     path = media_path(a)
-    assert path.read_bytes() == data and path.name == f"{a.sha256}.jpg"
+    assert not path.exists()  # staged until the transaction commits
+    db.session.commit()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == a.sha256 and path.name == f"{a.sha256}.jpg"
     assert Path(app.config["MEDIA_ROOT"]) in path.parents
-    assert not list(path.parent.glob(".up-*"))  # no temporary files left behind
+    assert not list(path.parent.glob(".staged-*"))  # no temporary files left behind
 
 
 def test_any_decoder_failure_is_a_clear_refusal(monkeypatch):
@@ -110,8 +115,14 @@ def test_public_copy_has_no_exif_and_stands_upright(app):
         assert not img.getexif() and img.size == (20, 40)
     assert exif_gps(copy) is None
     m = store_image(original, MediaKind.EVIDENCE)
-    assert m.public_path != m.path and (Path(app.config["MEDIA_ROOT"]) / m.public_path).read_bytes() == copy
-    assert exif_gps(media_path(m).read_bytes()) is not None  # the private original keeps everything
+    assert m.public_path is None  # nothing is public before it is blurred
+    db.session.commit()
+    make_public_copy(m.id)
+    db.session.commit()
+    m = db.session.get(Media, m.id)
+    with Image.open(Path(app.config["MEDIA_ROOT"]) / m.public_path) as img:
+        assert not img.getexif() and img.size == (20, 40)
+    assert exif_gps(media_path(m).read_bytes()) is not None  # the private original keeps its EXIF
 
 
 def test_public_copy_blurs_faces_but_the_original_keeps_them(app):
@@ -149,12 +160,77 @@ def test_public_media_is_found_by_the_copy_digest_only(app):
 
     make_grids()
     case = svc.report_case(Cast().citizen, category_code="banner", lon=120.005, lat=30.005, photos=[jpeg()])[0]
-    m = case.media[0]
+    db.session.commit()
+    make_public_copy(case.media[0].id)
+    db.session.commit()
+    m = db.session.get(Media, case.media[0].id)
     digest = Path(m.public_path).stem
     assert public_media(digest) is m
     for wrong in (m.sha256, hashlib.sha256(b"x").hexdigest(), "../../etc/passwd", digest.upper(), ""):
         with pytest.raises(NotFound):
             public_media(wrong)  # the original's digest never reaches the private file
     loose = store_image(jpeg(color=(1, 2, 3)), MediaKind.EVIDENCE)  # not (yet) attached to any case
+    db.session.commit()
+    make_public_copy(loose.id)
+    db.session.commit()
     with pytest.raises(NotFound):
-        public_media(Path(loose.public_path).stem)
+        public_media(Path(db.session.get(Media, loose.id).public_path).stem)
+
+
+# --- what the probe found: orphans, junk, metadata, pixel counts, MPO ---
+
+
+def _files(root) -> set:
+    return {p for p in Path(root).rglob("*") if p.is_file()}
+
+
+def test_a_refused_report_leaves_no_file_behind(app, client):
+    from tests.factories import Cast, make_grids, token_for
+
+    make_grids()
+    headers = token_for(Cast().citizen)
+    before = _files(app.config["MEDIA_ROOT"])
+    good = jpeg(color=(77, 1, 200))
+    r = client.post("/api/v1/cases", headers=headers, content_type="multipart/form-data", data={
+        "category": "banner", "lon": "120.005", "lat": "30.005",
+        "photos": [(io.BytesIO(good), "a.jpg"), (io.BytesIO(b"not a photo"), "b.jpg")]})
+    assert r.status_code == 400
+    assert _files(app.config["MEDIA_ROOT"]) == before  # the first photo was staged, and removed on rollback
+
+
+def test_trailing_junk_and_oversized_metadata_are_not_stored(app):
+    photo = jpeg(size=(64, 48))
+    exif = Image.Exif()
+    exif[0x010F] = "Phone"
+    exif_block = exif.tobytes()
+    bloat = b"".join(b"\xff\xe2" + struct.pack(">H", 65535) + b"\0" * 65533 for _ in range(200))  # ≈ 13 MB APP2
+    upload = photo[:2] + b"\xff\xe1" + struct.pack(">H", len(exif_block) + 8) + b"Exif\0\0" + exif_block \
+        + bloat + photo[2:] + b"\0junk" * 200_000  # and 1 MB after the end of the image
+    assert len(upload) > 13_000_000
+    m = store_image(upload, MediaKind.EVIDENCE)
+    db.session.commit()
+    stored = media_path(m).read_bytes()
+    assert len(stored) < 20_000 and m.size == len(stored)
+    with Image.open(io.BytesIO(stored)) as img:
+        assert img.size == (64, 48) and img.getexif().get(0x010F) == "Phone"  # small EXIF is kept
+
+
+def test_more_pixels_than_a_phone_takes_are_refused_before_decoding(app):
+    big = io.BytesIO()
+    Image.new("L", (6000, 6000)).save(big, "JPEG", quality=10)  # 36 MP
+    with pytest.raises(ValidationError) as refused:
+        store_image(big.getvalue(), MediaKind.EVIDENCE)
+    assert "6000×6000" in refused.value.message
+
+
+def test_mpo_from_phones_is_accepted_as_its_first_frame(app):
+    left, right = Image.new("RGB", (40, 30), (200, 0, 0)), Image.new("RGB", (40, 30), (0, 0, 200))
+    buf = io.BytesIO()
+    left.save(buf, "MPO", save_all=True, append_images=[right])
+    with Image.open(io.BytesIO(buf.getvalue())) as probe:
+        assert probe.format == "MPO" and probe.n_frames == 2
+    m = store_image(buf.getvalue(), MediaKind.EVIDENCE)
+    db.session.commit()
+    with Image.open(media_path(m)) as img:
+        assert img.format == "JPEG" and getattr(img, "n_frames", 1) == 1 and img.getpixel((20, 15))[0] > 150
+    assert m.mime == "image/jpeg"
