@@ -275,18 +275,20 @@ def field_force(base_url, n_workers, tick):
 @click.option("--burst", is_flag=True, help="exit when the queues are empty")
 def worker_cmd(queues, processes, burst):
     """Run RQ worker(s) on the named queues, configured like the app."""
-    from rq import Worker
     from rq.worker_pool import WorkerPool
 
-    from app.jobs import dispose_engine_after_fork
+    from app.jobs import AppWorker, dispose_engine_after_fork
 
     names = queues.split(",") if queues else list(current_app.config["RQ_QUEUES"])
+    unknown = set(names) - set(current_app.config["RQ_QUEUES"])
+    if unknown:
+        raise click.BadParameter(f"unknown queues: {', '.join(sorted(unknown))}", param_hint="--queues")
     dispose_engine_after_fork()
     conn = get_redis()
     if processes > 1:
-        WorkerPool(names, connection=conn, num_workers=processes).start(burst=burst)
+        WorkerPool(names, connection=conn, num_workers=processes, worker_class=AppWorker).start(burst=burst)
     else:
-        Worker(names, connection=conn).work(burst=burst, with_scheduler=False)
+        AppWorker(names, connection=conn).work(burst=burst, with_scheduler=False)
 
 
 @click.command("scheduler")

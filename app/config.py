@@ -18,7 +18,10 @@ class Config:
 
     SECRET_KEY = _env("SECRET_KEY", "dev-only-change-me")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", "postgresql+psycopg://urbanops:urbanops@127.0.0.1:5432/urbanops")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A killed worker's backend waiting on a row lock would hold its own locks until that wait ends:
+    # PostgreSQL checks every 5 s that the client is still there and ends the orphan.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True,
+                                 "connect_args": {"options": "-c client_connection_check_interval=5000"}}
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     MEDIA_ROOT = _env("MEDIA_ROOT", str(BASE_DIR / "media"))
     MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_MB", "25")) * 1024 * 1024

@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import current_app, g, has_app_context
-from rq import Queue
+from rq import Queue, Retry, Worker
 
 from app.extensions import db, get_redis
 
 DEFAULT_TIMEOUT = 120
+RETRIES = 3  # a job whose work-horse or worker died is run again (jobs are idempotent: they re-read the rows)
+# Liveness on the scale of a minute: idle workers heartbeat every WORKER_TTL - 15 s, a dead one's key is gone
+# after WORKER_TTL + 60 s, and abandoned jobs (the whole worker killed) are requeued by the next maintenance.
+WORKER_TTL = 60
+MAINTENANCE_INTERVAL = 60
+LIVE_WITHIN_S = 90  # /healthz counts a worker as live if it sent a heartbeat this recently
 _app = None
 
 
@@ -65,8 +71,18 @@ def get_queue(name: str = "default") -> Queue:
 
 
 def enqueue(func: Callable, *args, queue: str = "default", timeout: int = DEFAULT_TIMEOUT, **kwargs):
-    """Put `func(*args, **kwargs)` on a named queue with an explicit timeout."""
-    return get_queue(queue).enqueue(func, *args, job_timeout=timeout, **kwargs)
+    """Put `func(*args, **kwargs)` on a named queue with an explicit timeout, retried if its worker dies."""
+    return get_queue(queue).enqueue(func, *args, job_timeout=timeout, retry=Retry(max=RETRIES), **kwargs)
+
+
+class AppWorker(Worker):
+    """RQ's worker with heartbeats and abandoned-job recovery within a minute or two (RQ's defaults: ~7 and 10)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("worker_ttl", WORKER_TTL)
+        kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
+        kwargs.setdefault("job_monitoring_interval", 15)
+        super().__init__(*args, **kwargs)
 
 
 def dispose_engine_after_fork() -> None:
