@@ -273,8 +273,11 @@ def field_force(base_url, n_workers, tick):
 @click.option("--queues", default=None, help="comma-separated queue names (default: all)")
 @click.option("--processes", default=1, show_default=True, help="worker processes (RQ worker pool)")
 @click.option("--burst", is_flag=True, help="exit when the queues are empty")
-def worker_cmd(queues, processes, burst):
+@click.option("--nice", default=0, show_default=True, help="lower CPU priority (e.g. 10 for photo blurring)")
+def worker_cmd(queues, processes, burst, nice):
     """Run RQ worker(s) on the named queues, configured like the app."""
+    if nice:
+        os.nice(nice)  # background CPU work yields to the web processes on the same machine
     from rq.worker_pool import WorkerPool
 
     from app.jobs import AppWorker, dispose_engine_after_fork
@@ -316,7 +319,7 @@ def serve_all(host, port, web_workers):
                 "--access-logfile", "-", "wsgi:app"],
         # Blurring photos is CPU work: its own worker, so dispatch rounds never wait behind a queue of photos.
         "worker": flask + ["worker", "--queues", "dispatch,default,maintenance"],
-        "media-worker": flask + ["worker", "--queues", "media"],
+        "media-worker": flask + ["worker", "--queues", "media", "--nice", "10"],
         "scheduler": flask + ["scheduler"],
     }
     if current_app.config["DEMO_MODE"]:

@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy import update as sa_update
+from sqlalchemy.orm import joinedload
 
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -107,7 +108,8 @@ def token_row(token: str) -> ApiToken | None:
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     row = db.session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken).options(joinedload(ApiToken.user))  # one query per API call, not two
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
     ).first()
     if row is None or not row.user.active:
         return None
