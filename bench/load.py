@@ -170,6 +170,7 @@ class Client(threading.Thread):
         self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
 
     def report(self, photo: bool):
+        """A citizen report (JSON, or multipart with the photo) with a fresh bench request id."""
         lon, lat = self.rng.choice(self.world["points"])
         rid = f"bench-{uuid.uuid4().hex}"
         fields = {"category": self.rng.choice(["exposed_garbage", "banner", "mobile_vendor"]), "lon": lon,
@@ -182,6 +183,7 @@ class Client(threading.Thread):
         return "POST", "/api/v1/cases", body, {**headers, "Content-Type": ctype}, rid
 
     def request(self, kind: str):
+        """(method, path, body, headers, request id) of one request of this kind."""
         if kind in ("json", "photo"):
             return self.report(kind == "photo")
         if kind == "inspector":
@@ -198,6 +200,7 @@ class Client(threading.Thread):
         return "GET", "/api/v1/grids", None, {}, None
 
     def run(self):
+        """Send requests until the deadline, recording (kind, status, seconds, request id)."""
         kinds, weights = zip(*self.mix, strict=True)
         while time.monotonic() < self.deadline:
             kind = self.rng.choices(kinds, weights)[0]
