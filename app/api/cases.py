@@ -166,8 +166,11 @@ def create_case():
     args = parse(REPORT_FIELDS)
     args["category_code"] = args.pop("category")
     case, created = svc.report_case(current_user, photos=photos(), request_scope=request_scope(), **args)
+    # Serialized from the rows just flushed, which are what the commit makes permanent: reading them back after
+    # the commit (every attribute expires) cost a third of a report's time in bench/load.py.
+    body = case_detail(case, current_user, svc.timeline(case))
     db.session.commit()
-    return jsonify(case_detail(case, current_user, svc.timeline(case))), 201 if created else 200
+    return jsonify(body), 201 if created else 200
 
 
 @bp.post("/cases/<id:case_id>/<verb>")
