@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy import update as sa_update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -103,12 +103,17 @@ def issue_token(user: User, name: str, *, camera: Camera | None = None) -> str:
     return plain
 
 
+_ON_DEMAND = (lazyload(User.skills), lazyload(User.grids))
+
+
 def token_row(token: str) -> ApiToken | None:
     """The unrevoked token of an active user, or None; records last use."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     row = db.session.scalars(
-        select(ApiToken).options(joinedload(ApiToken.user))  # one query per API call, not two
+        # One query per API call: the user comes with the token, and their skills and grids (selectin-loaded
+        # elsewhere, where whole rosters are routed) only if this request asks for them.
+        select(ApiToken).options(joinedload(ApiToken.user).options(*_ON_DEMAND))
         .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
     ).first()
     if row is None or not row.user.active:
@@ -135,8 +140,9 @@ def session_user(cookie_id: str) -> User | None:
     if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 10 and plain and len(plain) <= 64):
         return None
     row = db.session.scalars(
-        select(UserSession).where(UserSession.token_hash == _digest(plain), UserSession.revoked_at.is_(None),
-                                  UserSession.expires_at > utcnow())
+        select(UserSession).options(joinedload(UserSession.user).options(*_ON_DEMAND))
+        .where(UserSession.token_hash == _digest(plain), UserSession.revoked_at.is_(None),
+               UserSession.expires_at > utcnow())
     ).first()
     if row is None or str(row.user_id) != user_id or not row.user.active:
         return None
