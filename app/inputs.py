@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import request
 from flask_babel import lazy_gettext as _l
@@ -89,6 +89,17 @@ class Field:
             if self.pattern:
                 out["pattern"] = f"^(?:{self.pattern})$"
         return out
+
+
+# The fields several endpoints share, defined once so that their bounds cannot drift apart.
+LON = Field("lon", float, True, "longitude (WGS 84)", min=-180, max=180)
+LAT = Field("lat", float, True, "latitude (WGS 84)", min=-90, max=90)
+BBOX = Field("bbox", str, description="minLon,minLat,maxLon,maxLat", pattern=BBOX_PATTERN, max_length=120)
+
+
+def optional(field: Field, name: str | None = None) -> Field:
+    """The same field, not required (and renamed, e.g. Open311's `long`)."""
+    return replace(field, required=False, name=name or field.name)
 
 
 def payload() -> dict:

@@ -16,7 +16,7 @@ from app.api.serializers import case_detail, case_feature
 from app.auth import request_scope, roles_required
 from app.errors import Forbidden, NotFound
 from app.extensions import db, limiter
-from app.inputs import BBOX_PATTERN, CASE_REF_PATTERN, Field, bbox_arg, parse, photos
+from app.inputs import BBOX, CASE_REF_PATTERN, LAT, LON, Field, bbox_arg, parse, photos
 from app.jobs import tasks
 from app.jobs.tasks import kick
 from app.models import Case, Grid, Media, Role
@@ -85,8 +85,6 @@ VERBS: dict[str, Verb] = {
     "evidence": Verb(svc.add_evidence, A.ADD_EVIDENCE, [_note], "add photos to an open case", photos=True),
 }
 
-LON = Field("lon", float, True, "longitude (WGS 84)", min=-180, max=180)
-LAT = Field("lat", float, True, "latitude (WGS 84)", min=-90, max=90)
 CATEGORY = Field("category", str, True, "category code", max_length=40)
 
 REPORT_FIELDS = [
@@ -102,7 +100,7 @@ LIST_FILTERS = [
     Field("status", CaseStatus, many=True), Field("category", str, many=True, max_length=40),
     Field("grid", str, description="grid code", max_length=32), _id("assignee_id"), _id("checker_id"),
     Field("source", Source, many=True),
-    Field("bbox", str, description="minLon,minLat,maxLon,maxLat", pattern=BBOX_PATTERN, max_length=120),
+    BBOX,
     Field("from", str, description=_date, max_length=40), Field("to", str, description=_date, max_length=40),
     Field("q", str, description="part of a case number", max_length=40),
     Field("page", int, min=1, max=100_000), Field("page_size", int, min=1, max=500),

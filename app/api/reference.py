@@ -7,17 +7,17 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.api import bp
-from app.api.cases import ANY_USER, CATEGORY, LAT, LON
+from app.api.cases import ANY_USER, CATEGORY
 from app.api.serializers import category_json, me_json
 from app.auth import roles_required
 from app.extensions import db
-from app.inputs import BBOX_PATTERN, Field, bbox_arg, parse
+from app.inputs import BBOX, LAT, LON, Field, bbox_arg, parse
 from app.models import Department, Role
 from app.services import catalog, grids, kpis, users
 
 POSITION_FIELDS = [LON, LAT]
 DUTY_FIELDS = [Field("on_duty", bool, True)]
-BBOX_FIELDS = [Field("bbox", str, description="minLon,minLat,maxLon,maxLat", pattern=BBOX_PATTERN, max_length=120)]
+BBOX_FIELDS = [BBOX]
 NEARBY_FIELDS = [CATEGORY, LON, LAT]
 KPI_FIELDS = [Field("from", str, description="ISO date or date-time (local)", max_length=40),
               Field("to", str, description="ISO date or date-time (local)", max_length=40),

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from app.errors import NotFound, ValidationError
 from app.extensions import db
-from app.inputs import CASE_REF_PATTERN, Field
+from app.inputs import CASE_REF_PATTERN, LAT, LON, Field, optional
 from app.models import Case, Role, User
 from app.models.cases import Source
 from app.services import cases as svc
@@ -25,8 +25,8 @@ MAX_PHOTOS = 3
 NEARBY_M = 100
 # The public form's fields (the category is checked by the case service, which names it in the user's words).
 REPORT_FORM = [
-    Field("category", str, max_length=40), Field("lon", float, min=-180, max=180),
-    Field("lat", float, min=-90, max=90), Field("description", str, max_length=svc.MAX_DESCRIPTION),
+    Field("category", str, max_length=40), optional(LON), optional(LAT),  # no pin: the photo's EXIF GPS
+    Field("description", str, max_length=svc.MAX_DESCRIPTION),
     Field("address", str, max_length=255), Field("contact", str, max_length=80),
     Field("request_id", str, max_length=64), Field("join", str, max_length=20, pattern=CASE_REF_PATTERN),
     Field("website", str, max_length=200),

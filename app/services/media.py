@@ -7,6 +7,8 @@ import io
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,40 +37,34 @@ def inspect_image(data: bytes, max_pixels: int) -> tuple[str, str, int, int]:
         return mime, ext, *img.size
 
 
-class _opened:
+@contextmanager
+def _opened(data: bytes, max_pixels: int) -> Iterator[Image.Image]:
     """Open, check and fully decode an upload; ValidationError for anything that is not a usable photo."""
-
-    def __init__(self, data: bytes, max_pixels: int):
-        self.data, self.max_pixels, self.img = data, max_pixels, None
-
-    def __enter__(self) -> Image.Image:
-        if not self.data:
-            raise ValidationError(_l("The photo is empty."))
+    if not data:
+        raise ValidationError(_l("The photo is empty."))
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, for headers far beyond any limit
+        raise ValidationError(_l("The photo has too many pixels.")) from exc
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file
+        raise ValidationError(_l("The file is not a readable image.")) from exc
+    with img:
         try:
-            img = Image.open(io.BytesIO(self.data))
-            self.img = img
             w, h = img.size
             # Size is read from the header: refuse bombs (and more pixels than a phone takes) before decoding.
-            if w * h > self.max_pixels:
+            if w * h > max_pixels:
                 raise ValidationError(_l("The photo has too many pixels (%(w)d×%(h)d)."), w=w, h=h)
             if img.format not in _FORMATS:
                 raise ValidationError(_l("Only JPEG, PNG or WebP photos are accepted."))
             img.seek(0)  # MPO: the first frame
             img.load()  # decode fully: truncated or corrupt files fail here
-            return img
         except ValidationError:
-            self.__exit__()
             raise
         except Image.DecompressionBombError as exc:  # Pillow's own guard, for headers far beyond any limit
-            self.__exit__()
             raise ValidationError(_l("The photo has too many pixels.")) from exc
         except Exception as exc:  # noqa: BLE001 - any decoder failure (or a plugin failing to import) is a bad file
-            self.__exit__()
             raise ValidationError(_l("The file is not a readable image.")) from exc
-
-    def __exit__(self, *exc) -> None:
-        if self.img is not None:
-            self.img.close()
+        yield img
 
 
 def normalise(data: bytes, max_pixels: int) -> tuple[bytes, str, str, int, int]:

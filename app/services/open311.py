@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from app.errors import Forbidden, NotFound, ValidationError
 from app.extensions import db
-from app.inputs import Field, bbox_arg, parse
+from app.inputs import BBOX, LAT, LON, Field, bbox_arg, optional, parse
 from app.models import Case, Category, Open311Key
 from app.models.cases import Source
 from app.models.types import utcnow
@@ -66,7 +66,7 @@ def service(code: str) -> Category:
 
 POST_FIELDS = [
     Field("api_key", str, max_length=128), Field("service_code", str, max_length=40),
-    Field("lat", float, min=-90, max=90), Field("long", float, min=-180, max=180),
+    optional(LAT), optional(LON, "long"),
     Field("address_string", str, max_length=255), Field("address_id", str, max_length=64),
     Field("description", str, max_length=MAX_DESCRIPTION), Field("media_url", str, max_length=2048),
     Field("first_name", str, max_length=40), Field("last_name", str, max_length=40),
@@ -133,7 +133,7 @@ GET_FIELDS = [
     Field("service_code", str, many=True, max_length=40), Field("start_date", str, max_length=40),
     Field("end_date", str, max_length=40), Field("status", str, many=True, choices=("open", "closed")),
     Field("page", int, min=1, max=100_000), Field("page_size", int, min=1, max=MAX_ROWS),
-    Field("bbox", str, max_length=120), Field("jurisdiction_id", str, max_length=64),
+    BBOX, Field("jurisdiction_id", str, max_length=64),
 ]
 
 
