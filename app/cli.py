@@ -115,16 +115,28 @@ def users_token(username, name, camera):
 
 @audit_cli.command("verify")
 def audit_verify():
-    """Recompute the event chain; exit 1 and name the first bad event if it was tampered with."""
+    """Recompute every case's event chain and the anchors; exit 1 and name what was tampered with."""
     from app.services.audit import verify_chain
 
     rep = verify_chain()
     if rep.ok:
-        click.echo(f"audit chain ok: {rep.checked} events")
+        click.echo(f"audit chain ok: {rep.checked} events, {rep.anchors} anchors")
         return
-    click.echo(f"audit chain BROKEN at event {rep.broken_at}: {rep.reason} ({rep.checked} events ok before it)",
-               err=True)
+    where = ", ".join(filter(None, [f"case {rep.case_id}" if rep.case_id else "",
+                                    f"event {rep.broken_at}" if rep.broken_at else ""]))
+    click.echo(f"audit chain BROKEN{' at ' + where if where else ''}: {rep.reason} "
+               f"({rep.checked} events ok before it)", err=True)
     sys.exit(1)
+
+
+@audit_cli.command("anchor")
+def audit_anchor():
+    """Anchor the chains now (the scheduler does it every 10 minutes)."""
+    from app.services.audit import anchor_chains
+
+    anchor = anchor_chains()
+    db.session.commit()
+    click.echo(f"anchor {anchor.id}: {len(anchor.heads)} chains" if anchor else "nothing moved since the last anchor")
 
 
 @seed_cli.command("demo")

@@ -12,8 +12,10 @@ Per serving model it runs three phases for `--seconds` each at `--concurrency` c
 - mixed: 55 % JSON reports, 15 % photo reports, 15 % inspector actions (position, my tasks), 15 % map
          queries (cases in a bbox, grids)
 
-and prints requests/s, p50/p95 latency, 5xx and errors, and reports accepted (201) vs stored (rows with the
-bench's request ids): nothing accepted may be lost. The last column compares each model with the first.
+and prints requests/s, p50/p95 latency, 5xx and errors, reports accepted (201) vs stored (rows with the bench's
+request ids: nothing accepted may be lost), and the CPU the web workers and the database's backends spent per
+request (read from /proc, so steal from a shared host does not count: steadier than requests/s between runs).
+The last column compares each model with the first.
 Only 127.0.0.1 is contacted; every loop is bounded in time.
 """
 
@@ -140,6 +142,24 @@ def serve(model: str) -> list[subprocess.Popen]:
     raise SystemExit(f"gunicorn ({model}) did not start")
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time so far of the web server's processes and of the bench database's backends (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"web": 0.0, "db": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if b"gunicorn" in cmd and f"127.0.0.1:{PORT}".encode() in cmd:
+            out["web"] += used
+        elif cmd.startswith(b"postgres:") and b"urbanops_bench" in cmd:
+            out["db"] += used
+    return out
+
+
 def stop(procs: list[subprocess.Popen]) -> None:
     """Terminate the servers and wait for them."""
     for p in procs:
@@ -230,12 +250,14 @@ def phase(world: dict, mix: str, seconds: float, concurrency: int, seed: int) ->
     out: list = []
     deadline = time.monotonic() + seconds
     clients = [Client(world, MIXES[mix], deadline, random.Random(seed * 1000 + i), out) for i in range(concurrency)]
+    cpu_before = cpu_seconds()
     started = time.monotonic()
     for c in clients:
         c.start()
     for c in clients:
         c.join(seconds + 90)
     elapsed = time.monotonic() - started
+    cpu = {k: v - cpu_before[k] for k, v in cpu_seconds().items()}
     lat = sorted(d for _, s, d, _ in out if 200 <= s < 300)
     reports = [(k, s, rid) for k, s, _, rid in out if k in ("json", "photo")]
     accepted = {rid for _, s, rid in reports if s == 201}
@@ -247,6 +269,8 @@ def phase(world: dict, mix: str, seconds: float, concurrency: int, seed: int) ->
         "p95_ms": round(1000 * lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
         "server_errors": sum(1 for _, s, _, _ in out if s >= 500),
         "failed_connections": sum(1 for _, s, _, _ in out if s == 0),
+        "web_cpu_ms": round(1000 * cpu["web"] / max(len(out), 1), 1),
+        "db_cpu_ms": round(1000 * cpu["db"] / max(len(out), 1), 1),
         "accepted": accepted,
     }
 
@@ -300,11 +324,11 @@ def main() -> None:
             stop(procs)
     first = args.models.split(",")[0]
     cols = ["requests_per_s", "json_reports_per_s", "photo_reports_per_s", "p50_ms", "p95_ms", "server_errors",
-            "failed_connections", "lost", "blur_backlog"]
-    print(f"{'model':<14}{'phase':<7}" + "".join(f"{c:>20}" for c in cols) + f"{'req/s vs ' + first:>20}")
+            "failed_connections", "lost", "blur_backlog", "web_cpu_ms", "db_cpu_ms"]
+    print(f"{'model':<14}{'phase':<7}" + "".join(f"{c:>{len(c) + 2}}" for c in cols) + f"  req/s vs {first}")
     for (model, mix), res in results.items():
         ratio = res["requests_per_s"] / max(results[(first, mix)]["requests_per_s"], 1e-9)
-        print(f"{model:<14}{mix:<7}" + "".join(f"{str(res[c]):>20}" for c in cols) + f"{ratio:>19.2f}×")
+        print(f"{model:<14}{mix:<7}" + "".join(f"{str(res[c]):>{len(c) + 2}}" for c in cols) + f"{ratio:>8.2f}×")
 
 
 if __name__ == "__main__":

@@ -69,3 +69,44 @@ def test_models_match_migrations(app):
     with db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"include_object": include, "compare_type": True})
         assert compare_metadata(ctx, db.metadata) == []
+
+
+def test_audit_chains_rechained_both_ways(empty_db_app, capfd):
+    """0008 re-links the one global chain per case (and back), and refuses a log that does not verify."""
+    from app.models import CaseEvent
+    from app.services.audit import GENESIS, chain_hash, verify_chain
+    from app.services.catalog import load_categories
+    from tests.factories import Cast, advance, make_grids, reported
+
+    with empty_db_app.app_context():
+        upgrade()
+        load_categories()
+        make_grids()
+        cast = Cast()
+        for to in ("closed", "dispatched", "verified"):
+            advance(cast, reported(cast), to)
+        db.session.commit()
+        per_case = dict(db.session.execute(sa.select(CaseEvent.id, CaseEvent.hash)).all())
+        db.session.rollback()  # the migration's DDL waits for any transaction still reading the table
+
+        downgrade(revision="0007")
+        rows = db.session.execute(sa.select(*CaseEvent.__table__.c).order_by(CaseEvent.id)).all()
+        prev = GENESIS
+        for row in rows:  # one chain over the table, in id order, as before 0008
+            assert row.prev_hash == prev and row.hash == chain_hash(prev, row)
+            prev = row.hash
+        db.session.rollback()
+
+        upgrade()
+        assert verify_chain().ok
+        assert dict(db.session.execute(sa.select(CaseEvent.id, CaseEvent.hash)).all()) == per_case
+        db.session.rollback()
+
+        downgrade(revision="0007")
+        db.session.execute(sa.text("UPDATE case_events SET note = 'forged' WHERE id = 3"))
+        db.session.commit()
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the error and exits 1
+            upgrade()
+        assert "case event 3 does not verify" in capfd.readouterr().err
+        assert "audit_anchors" not in _tables(db.engine)  # nothing of 0008 applied
+        db.session.remove()

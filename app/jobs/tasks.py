@@ -9,19 +9,26 @@ from app.extensions import get_redis
 from app.jobs import enqueue, job
 from app.models.types import utcnow
 from app.services import dispatching, media
-from app.services.audit import verify_chain
+from app.services.audit import anchor_chains, verify_chain
 
 AUDIT_KEY = "urbanops:audit:last_verify"
 log = logging.getLogger(__name__)
 
 
 @job
+def anchor_audit_chains() -> dict:
+    """Anchor the heads of the case chains that moved since the last anchor."""
+    anchor = anchor_chains()
+    return {"anchor": anchor.id if anchor else None, "heads": len(anchor.heads) if anchor else 0}
+
+
+@job
 def verify_audit_chain() -> dict:
-    """Walk the event chain and keep the verdict in Redis for /healthz and the console."""
+    """Walk the event chains and anchors; keep the verdict in Redis for /healthz and the console."""
     report = verify_chain()
     result = {
-        "ok": report.ok, "checked": report.checked, "broken_at": report.broken_at,
-        "reason": report.reason, "at": utcnow().isoformat(),
+        "ok": report.ok, "checked": report.checked, "broken_at": report.broken_at, "case_id": report.case_id,
+        "anchors": report.anchors, "reason": report.reason, "at": utcnow().isoformat(),
     }
     get_redis().set(AUDIT_KEY, json.dumps(result))
     return result

@@ -1,7 +1,7 @@
 """ORM models; importing this package registers every table on `db.metadata`."""
 
 from app.models.cameras import Camera, CameraZone
-from app.models.cases import Case, CaseCounter, CaseEvent, Media
+from app.models.cases import AuditAnchor, Case, CaseCounter, CaseEvent, Media
 from app.models.catalog import Category, CategoryClass, Holiday
 from app.models.dispatching import Notification, SystemState, WorkerStat
 from app.models.geo import Grid, Region, RegionLevel
@@ -19,6 +19,7 @@ from app.models.people import (
 
 __all__ = [
     "ApiToken",
+    "AuditAnchor",
     "Camera",
     "CameraZone",
     "Case",

@@ -1,4 +1,4 @@
-"""Cases (work orders), their hash-chained event log, evidence media and the daily number counter."""
+"""Cases (work orders), their hash-chained event log and its anchors, evidence media and the daily number counter."""
 
 from __future__ import annotations
 
@@ -119,11 +119,13 @@ class Case(db.Model):
 
 
 class CaseEvent(db.Model):
-    """One transition; `hash` = sha256(prev_hash + canonical row), chained over the whole table."""
+    """One transition; `hash` = sha256(prev_hash + canonical row), chained over the events of its case."""
 
     __tablename__ = "case_events"
+    # A case's chain in order: its timeline, its latest event (anchors) and the verification walk.
+    __table_args__ = (sa.Index("ix_case_events_case_id_id", "case_id", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="RESTRICT"), index=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="RESTRICT"))
     action: Mapped[Action] = mapped_column(enum_column(Action))
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     actor_role: Mapped[str] = mapped_column(sa.String(24))
@@ -137,6 +139,17 @@ class CaseEvent(db.Model):
     case: Mapped[Case] = relationship(back_populates="events")
     actor = relationship("User")
     media: Mapped[list[Media]] = relationship(back_populates="event", order_by="Media.id")
+
+
+class AuditAnchor(db.Model):
+    """The heads of the case chains that moved since the previous anchor; anchors are chained in turn."""
+
+    __tablename__ = "audit_anchors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    heads: Mapped[dict] = mapped_column(JSONB)  # {"<case id>": "<hash of its latest event>"}
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
 
 
 class Media(db.Model):

@@ -40,7 +40,8 @@ class Category(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # Category-specific questions (Open311 attributes): [{code, description, datatype, required, values}]
     attributes: Mapped[list] = mapped_column(sa.JSON, default=list, server_default=sa.text("'[]'"))
-    major_class: Mapped[CategoryClass] = relationship()
+    # Every place that shows a category names its class too: one join instead of a query per category.
+    major_class: Mapped[CategoryClass] = relationship(lazy="joined")
 
     def name(self, locale: str) -> str:
         """Name in `locale` (zh by default)."""

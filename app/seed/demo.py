@@ -24,7 +24,7 @@ from app.seed.field import photo
 from app.services import cases as svc
 from app.services.calendar import load_holidays
 from app.services.catalog import load_categories
-from app.services.grids import import_grids, point_sql
+from app.services.grids import import_grids, point_value
 from app.services.users import create_user
 from dispatch.lifecycle import CaseStatus
 from vision.calibration import calibrate
@@ -122,7 +122,7 @@ def _people(rng, password, grids, departments, categories):
     now = utcnow()
     for w in workers:
         poly = to_shape(w.grids[0].geom) if w.grids else to_shape(grids[0].geom)
-        w.last_position = point_sql(*_random_point(rng, poly))
+        w.last_position = point_value(*_random_point(rng, poly))
         w.last_seen_at = now - timedelta(minutes=rng.randrange(1, 30))
         w.on_duty = rng.random() < 0.8
     return users, citizens, workers
@@ -135,7 +135,7 @@ def _cameras(rng, grids):
         heading = rng.choice((0, 45, 90, 135, 180, 225, 270, 315))
         points = _camera_calibration(rng, c.x, c.y, heading)
         cam = Camera(
-            code=f"CAM{i:03d}", name=f"{grid.name}路口", position=point_sql(c.x, c.y), heading_deg=heading,
+            code=f"CAM{i:03d}", name=f"{grid.name}路口", position=point_value(c.x, c.y), heading_deg=heading,
             stream_url=f"demo://camera/{i}", fps=1.0, frame_width=640, frame_height=360,
             calibration=points, calibration_rms_m=round(calibrate(points).rms_m, 3),
         )

@@ -24,7 +24,7 @@ from app.models.types import MAX_ID, utcnow
 from app.services import audit, points, policy
 from app.services.calendar import get_calendar
 from app.services.catalog import get_category
-from app.services.grids import grid_for_point, parse_lonlat, point_sql
+from app.services.grids import grid_for_point, parse_lonlat, point_value
 from app.services.media import store_image
 from dispatch.lifecycle import PHASE_OF, Action, CaseStatus, Phase, allowed_actions, next_status
 
@@ -224,7 +224,7 @@ def report_case(
         category=cat,
         description=description,
         address=address,
-        location=point_sql(lon, lat),
+        location=point_value(lon, lat),
         grid=grid,
         priority=priority or cat.default_priority,
         status=S.REPORTED,
@@ -236,16 +236,20 @@ def report_case(
         request_scope=request_scope if client_request_id else None,
         camera_id=camera_id,
         extra=extra or {},
+        # Collections start empty and are filled as the case is built: answering with the new case then
+        # reads them from memory instead of querying for what this transaction just wrote.
+        events=[],
+        media=_photos(photos, MediaKind.EVIDENCE, actor),
     )
-    media = _photos(photos, MediaKind.EVIDENCE, actor)
+    media = case.media
     db.session.add(case)
-    db.session.flush()
     audit.append_event(case, A.REPORT, actor, None, note=description[:200], media=media, at=at,
                        data={"source": source.value}, actor_role=None if actor else "citizen")
     if actor is not None and actor.role in (Role.WORKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN):
         # An inspector or staff member saw it themselves: it counts as verified (核实) at once.
         case.verified_at = at
         _apply(case, A.VERIFY, actor, at=at, data={"reason": "reported_by_staff"})
+    db.session.flush()  # one flush for the case, its events and photos: the caller gets ids and hashes
     return case, True
 
 
@@ -523,5 +527,5 @@ def add_evidence(case_id: int, actor: User | None, *, photos=(), note: str = "",
 
 
 def timeline(case: Case) -> list[CaseEvent]:
-    """Events of a case in order."""
-    return list(db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+    """Events of a case in order (loaded once per request; events appended since are in it)."""
+    return list(case.events)

@@ -10,9 +10,10 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import from_shape
-from shapely.geometry import MultiPolygon, shape
+from shapely.geometry import MultiPolygon, Point, shape
 from shapely.validation import explain_validity
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import defer
 
 from app.errors import ValidationError
 from app.extensions import db
@@ -41,14 +42,26 @@ def parse_lonlat(lon, lat) -> tuple[float, float]:
 
 
 def point_sql(lon: float, lat: float):
-    """A PostGIS point expression in SRID 4326."""
+    """A PostGIS point expression in SRID 4326 (for queries)."""
     return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+
+
+def point_value(lon: float, lat: float):
+    """A point in SRID 4326 to store in a column.
+
+    A value rather than an SQL expression: after a flush the ORM keeps a value but expires an expression,
+    and reading the column back (to answer with the new row) would cost a query.
+    """
+    return from_shape(Point(lon, lat), srid=4326)
 
 
 def grid_for_point(lon: float, lat: float) -> Grid | None:
     """The grid covering the point; on a shared boundary the lowest code wins (deterministic)."""
     return db.session.scalars(
-        select(Grid).where(func.ST_Covers(Grid.geom, point_sql(lon, lat))).order_by(Grid.code).limit(1)
+        # The polygon itself stays in the database (lazily loaded if a caller wants it): the callers need the
+        # grid's id and name, and a district's polygons are kilobytes each.
+        select(Grid).options(defer(Grid.geom)).where(func.ST_Covers(Grid.geom, point_sql(lon, lat)))
+        .order_by(Grid.code).limit(1)
     ).first()
 
 

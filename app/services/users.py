@@ -18,7 +18,7 @@ from app.extensions import db
 from app.inputs import CONTROL
 from app.models import ApiToken, Camera, Department, Role, User, UserSession
 from app.models.types import utcnow
-from app.services.grids import parse_lonlat, point_sql
+from app.services.grids import parse_lonlat, point_value
 
 TOKEN_PREFIX = "uo_"
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)
@@ -169,7 +169,7 @@ def revoke_token(token: str) -> None:
 def report_position(user: User, lon, lat, *, at=None) -> User:
     """Record a worker's last known position (from the mobile app or a simulator)."""
     lon, lat = parse_lonlat(lon, lat)
-    user.last_position = point_sql(lon, lat)
+    user.last_position = point_value(lon, lat)
     user.last_seen_at = at or utcnow()
     return user
 
