@@ -11,6 +11,8 @@ Per serving model it runs three phases for `--seconds` each at `--concurrency` c
 - photo: citizen reports with one ≈190 KB phone-sized JPEG
 - mixed: 55 % JSON reports, 15 % photo reports, 15 % inspector actions (position, my tasks), 15 % map
          queries (cases in a bbox, grids)
+- floor: a citizen reading their own profile (GET /api/v1/me): token sign-in, one row, JSON — what any API
+         request costs on this machine before it does its own work (not run unless named in --phases)
 
 and prints requests/s, p50/p95 latency, 5xx and errors, reports accepted (201) vs stored (rows with the bench's
 request ids: nothing accepted may be lost), and the CPU the web workers and the database's backends spent per
@@ -206,6 +208,9 @@ class Client(threading.Thread):
         """(method, path, body, headers, request id) of one request of this kind."""
         if kind in ("json", "photo"):
             return self.report(kind == "photo")
+        if kind == "floor":
+            token = self.rng.choice(self.world["citizens"])
+            return "GET", "/api/v1/me", None, {"Authorization": f"Bearer {token}"}, None
         if kind == "inspector":
             token = self.rng.choice(self.world["inspectors"])
             lon, lat = self.rng.choice(self.world["points"])
@@ -242,6 +247,7 @@ MIXES = {
     "json": [("json", 1.0)],
     "photo": [("photo", 1.0)],
     "mixed": [("json", 0.55), ("photo", 0.15), ("inspector", 0.15), ("map", 0.15)],
+    "floor": [("floor", 1.0)],
 }
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -169,6 +169,11 @@ def _back_to_dispatch(case: Case, at: datetime) -> None:
 # --- verbs -----------------------------------------------------------------------------------
 
 
+# Built once: every report with a request id runs it.
+_BY_REQUEST_KEY = select(Case).where(Case.request_scope == bindparam("scope"),
+                                     Case.client_request_id == bindparam("key"))
+
+
 def report_case(
     actor: User | None,
     *,
@@ -203,8 +208,7 @@ def report_case(
         # Same key → same lock: concurrent retries wait and then find the first case.
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
                            {"k": f"{request_scope}|{client_request_id}"})
-        existing = db.session.scalars(select(Case).where(Case.request_scope == request_scope,
-                                                         Case.client_request_id == client_request_id)).first()
+        existing = db.session.scalars(_BY_REQUEST_KEY, {"scope": request_scope, "key": client_request_id}).first()
         if existing is not None:
             return existing, False
     cat = get_category(category_code)

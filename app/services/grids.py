@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point, shape
 from shapely.validation import explain_validity
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import defer
 
 from app.errors import ValidationError
@@ -55,14 +55,16 @@ def point_value(lon: float, lat: float):
     return from_shape(Point(lon, lat), srid=4326)
 
 
+# Built once (every report runs it; building and keying it cost as much as running it). The polygon stays in the
+# database, lazily loaded if a caller wants it: callers need the grid's id and name, and polygons are kilobytes.
+_GRID_AT = (select(Grid).options(defer(Grid.geom))
+            .where(func.ST_Covers(Grid.geom, point_sql(bindparam("lon"), bindparam("lat"))))
+            .order_by(Grid.code).limit(1))
+
+
 def grid_for_point(lon: float, lat: float) -> Grid | None:
     """The grid covering the point; on a shared boundary the lowest code wins (deterministic)."""
-    return db.session.scalars(
-        # The polygon itself stays in the database (lazily loaded if a caller wants it): the callers need the
-        # grid's id and name, and a district's polygons are kilobytes each.
-        select(Grid).options(defer(Grid.geom)).where(func.ST_Covers(Grid.geom, point_sql(lon, lat)))
-        .order_by(Grid.code).limit(1)
-    ).first()
+    return db.session.scalars(_GRID_AT, {"lon": lon, "lat": lat}).first()
 
 
 def _read(source) -> dict:
