@@ -58,6 +58,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]  # one switch for both cookies
 
     from app import (
+        domain_events,  # noqa: F401  (records what each change did; follows it up after commit)
         inputs,
         models,  # noqa: F401  (registers tables)
     )

@@ -20,9 +20,12 @@ log = logging.getLogger(__name__)
 _COMMIT, _ROLLBACK = "after_commit_hooks", "after_rollback_hooks"
 
 
-def on_commit(func: Callable[[], object]) -> None:
-    """Run `func` once the current transaction has committed (errors are logged, not raised)."""
-    db.session.info.setdefault(_COMMIT, []).append(func)
+def on_commit(func: Callable[[], object], *, session: Session | None = None) -> None:
+    """Run `func` once the current transaction (of `session`, the app's by default) has committed.
+
+    Errors are logged, not raised: the change is already decided.
+    """
+    (session or db.session).info.setdefault(_COMMIT, []).append(func)
 
 
 def on_rollback(func: Callable[[], object]) -> None:

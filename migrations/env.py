@@ -8,7 +8,9 @@ from flask import current_app
 from geoalchemy2 import alembic_helpers
 
 config = context.config
-fileConfig(config.config_file_name)
+# Keep the application's loggers: an upgrade run in-process (tests, `flask db upgrade` before serving) must not
+# silence them for the rest of the process.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

@@ -17,8 +17,6 @@ from app.auth import request_scope, roles_required
 from app.errors import Forbidden, NotFound
 from app.extensions import db, limiter
 from app.inputs import BBOX, CASE_REF_PATTERN, LAT, LON, Field, bbox_arg, parse, photos
-from app.jobs import tasks
-from app.jobs.tasks import kick
 from app.models import Case, Grid, Media, Role
 from app.models.cases import Source
 from app.models.people import STAFF_ROLES
@@ -183,11 +181,7 @@ def case_verb(case_id: int, verb: str):
     if spec.photos:
         args["photos"] = photos()
     case = spec.func(case_id, current_user, **args)
-    db.session.commit()
-    if case.status is CaseStatus.FILED:  # filed, reworked, reopened or returned: route it now
-        kick(tasks.auto_dispatch)
-    if verb in ("check", "evaluate"):
-        kick(tasks.learn_outcomes, queue="default")
+    db.session.commit()  # the follow-ups (dispatch round, check task, learning) run after it: app/domain_events.py
     return jsonify(case_detail(case, current_user, svc.timeline(case)))
 
 

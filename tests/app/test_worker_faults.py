@@ -67,6 +67,7 @@ def scene(app):
     west = field_worker("W", (120.004, 30.004))
     case = filed(cast, WEST_PT)
     db.session.commit()
+    get_queue("dispatch").empty()  # filing queued a round at once; each test enqueues the round it follows
     blocker = db.engine.connect()  # holds the field worker's row: the round waits there, mid-job
     blocker.execute(sa.text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": west.id})
     procs = []

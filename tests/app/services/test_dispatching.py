@@ -218,6 +218,8 @@ def test_sweeper_requeues_what_was_missed(app, town):
     cast, _, _ = town
     filed(cast, WEST_PT)
     db.session.commit()
+    assert [j.func_name.rsplit(".", 1)[1] for j in get_queue("dispatch").jobs] == ["auto_dispatch"]  # at once
+    get_queue("dispatch").empty()  # as if Redis had been down when the case was filed
     assert sweep()["filed"] == 1
     assert [j.func_name.rsplit(".", 1)[1] for j in get_queue("dispatch").jobs] == ["auto_dispatch"]
 

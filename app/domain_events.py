@@ -1,0 +1,110 @@
+"""Domain events: what each case verb did, recorded with the change and acted on once it commits.
+
+Every case event row the session inserts becomes a `DomainEvent` (case, action, new status, assignee,
+department, grid, checker, actor). When the transaction commits, `follow_up` (1) enqueues the jobs the change
+calls for — a dispatch round for a case waiting to be dispatched, a check (核查) task for a resolved case,
+learning after a check or a rating — whichever view, job or command made the change, and (2) publishes the
+events: on a Redis pub/sub channel for listeners now, and on a bounded Redis stream from which a client that was
+away replays what it missed. A rolled-back transaction records nothing. When Redis is down the change stands;
+the sweeper enqueues what the follow-up could not.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.aftercommit import on_commit
+from app.models import CaseEvent
+from dispatch.lifecycle import Action, CaseStatus
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "urbanops:events"  # pub/sub: every committed domain event, as JSON with its stream id
+STREAM = "urbanops:events:stream"  # the same events, kept for replay (Last-Event-ID)
+STREAM_MAXLEN = 10_000  # about a day of a busy district; older events are trimmed (approximately)
+_PENDING = "domain_events"
+
+_LEARNED = {Action.CHECK_PASS.value, Action.CHECK_FAIL.value, Action.EVALUATE.value}
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """One committed change of a case, as listeners see it."""
+
+    case_id: int
+    number: str
+    action: str
+    status: str
+    assignee_id: int | None
+    department_id: int | None
+    grid_id: int | None
+    checker_id: int | None
+    actor_id: int | None
+    at: str
+
+    @classmethod
+    def of(cls, row: CaseEvent) -> DomainEvent:
+        """The domain event of a case event row just flushed (its case as the event left it)."""
+        case = row.case
+        return cls(case_id=case.id, number=case.number, action=row.action.value, status=row.to_status.value,
+                   assignee_id=case.assignee_id, department_id=case.department_id, grid_id=case.grid_id,
+                   checker_id=case.checker_id, actor_id=row.actor_id, at=row.at.isoformat())
+
+
+def pending(session: Session) -> list[DomainEvent]:
+    """The domain events recorded in `session`'s transaction so far (published if it commits)."""
+    return session.info.get(_PENDING, [])
+
+
+@event.listens_for(Session, "after_flush")
+def _record(session: Session, flush_context) -> None:
+    rows = [obj for obj in session.new if isinstance(obj, CaseEvent)]
+    if not rows:
+        return
+    events = session.info.get(_PENDING)
+    if events is None:
+        events = session.info[_PENDING] = []
+        on_commit(lambda: follow_up(events), session=session)
+    events.extend(DomainEvent.of(row) for row in sorted(rows, key=lambda r: r.id))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction) -> None:
+    if transaction.parent is None:  # committed (already handed over) or rolled back: start afresh
+        session.info.pop(_PENDING, None)
+
+
+def follow_up(events: list[DomainEvent]) -> None:
+    """Enqueue the jobs these committed events call for, then publish them (Redis errors are logged)."""
+    from app.jobs import tasks
+
+    statuses = {e.status for e in events}
+    if CaseStatus.FILED.value in statuses:  # filed, reworked, reopened or returned: route it now
+        tasks.kick(tasks.auto_dispatch)
+    if CaseStatus.RESOLVED.value in statuses:
+        tasks.kick(tasks.assign_checks)
+    if any(e.action in _LEARNED for e in events):
+        tasks.kick(tasks.learn_outcomes, queue="default")
+    publish(events)
+
+
+def publish(events: list[DomainEvent]) -> None:
+    """Append the events to the replay stream and announce each, with its stream id, on the channel."""
+    from app.extensions import get_redis
+
+    try:
+        redis = get_redis()
+        ids = redis.pipeline(transaction=False)
+        for e in events:
+            ids.xadd(STREAM, {"event": json.dumps(asdict(e))}, maxlen=STREAM_MAXLEN, approximate=True)
+        announce = redis.pipeline(transaction=False)
+        for e, stream_id in zip(events, ids.execute(), strict=True):
+            announce.publish(CHANNEL, json.dumps({"id": stream_id.decode(), **asdict(e)}))
+        announce.execute()
+    except Exception as exc:  # noqa: BLE001 - the change is committed; live listeners catch up from the stream
+        log.warning("could not publish %d domain events (%s)", len(events), exc)
