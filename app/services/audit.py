@@ -71,9 +71,16 @@ def append_event(
     data = dict(data or {})
     if media:
         data["media"] = [m.sha256 for m in media]
-    events = case.events  # loaded once per request: the timeline answered to the client comes from it too
-    last = events[-1] if events else None
+    if "events" in sa.inspect(case).unloaded:
+        # Events this request has not read: only the last hash is needed (a camera's case may hold hundreds of
+        # sightings). Asking flushes this case's earlier events of the transaction first, so they are sealed.
+        last = None
+        prev_hash = db.session.execute(_LAST_HASH, {"case_id": case.id}).scalar() or GENESIS
+    else:  # a new case, or one whose timeline this request already holds
+        last = case.events[-1] if case.events else None
+        prev_hash = last.hash if last is not None and last.hash else GENESIS
     event = CaseEvent(
+        case=case,  # appended to case.events, loaded or not
         action=action,
         actor_id=actor.id if actor is not None else None,
         actor_role=actor_role or (actor.role.value if actor is not None else "system"),
@@ -82,16 +89,19 @@ def append_event(
         at=at or utcnow(),
         note=note or "",
         data=data,
-        prev_hash=last.hash if last is not None and last.hash else GENESIS,
+        prev_hash=prev_hash,
         media=list(media),
     )
     event.chained_after = last if last is not None and not last.hash else None  # not hashed yet: same flush
-    events.append(event)
     db.session.add(event)
     for m in media:
         if m.case is not case:
             m.case = case
     return event
+
+
+_LAST_HASH = select(CaseEvent.hash).where(CaseEvent.case_id == sa.bindparam("case_id")).order_by(
+    CaseEvent.id.desc()).limit(1)
 
 
 @sa.event.listens_for(CaseEvent, "before_insert")
