@@ -126,6 +126,7 @@ ACTION_LABELS = {
     "merge": _l("merge"),
     "add_evidence": _l("add evidence"),
     "escalate": _l("escalate"),
+    "assign_check": _l("assign the check"),
 }
 
 

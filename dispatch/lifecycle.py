@@ -67,6 +67,7 @@ class Action(enum.StrEnum):
     MERGE = "merge"
     ADD_EVIDENCE = "add_evidence"
     ESCALATE = "escalate"  # overdue: the dispatcher and supervisor are alerted (status unchanged)
+    ASSIGN_CHECK = "assign_check"  # the check (核查) of a resolved case given to an inspector (status unchanged)
 
 
 class Phase(enum.StrEnum):
@@ -110,6 +111,7 @@ TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus | None] = {
     **{(s, A.VOID): S.VOID for s in _VOIDABLE},
     **{(s, A.ADD_EVIDENCE): SAME for s in _EVIDENCE_OK},
     **{(s, A.ESCALATE): SAME for s in (S.FILED, S.DISPATCHED, S.ACCEPTED, S.HANDLING, S.RESOLVED)},
+    (S.RESOLVED, A.ASSIGN_CHECK): SAME,
 }
 # RESUME goes back to wherever the case was suspended from; handled in `next_status`.
 

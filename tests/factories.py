@@ -87,7 +87,8 @@ def reported(cast: Cast, category: str = "exposed_garbage", where=INSIDE_WEST, *
 
 def check(cast: Cast, case, *, passed: bool, note: str = "", at=None):
     """The cast's checker is given the 核查 task (as the assign_checks job would) and checks."""
-    case.checker_id = cast.checker.id
+    if case.checker_id != cast.checker.id:
+        svc.assign_checker(case.id, cast.dispatcher, checker_id=cast.checker.id, at=at)
     return svc.check_case(case.id, cast.checker, passed=passed, note=note, at=at)
 
 

@@ -509,6 +509,20 @@ def escalate_case(case_id: int, actor: User, *, due: datetime, phase: str, at=No
     return case
 
 
+def assign_checker(case_id: int, actor: User, *, checker_id: int, at=None) -> Case:
+    """核查派发: give the check of a resolved case to an active inspector other than its handler."""
+    at = at or utcnow()
+    case = _begin(case_id, actor, A.ASSIGN_CHECK)
+    checker = db.session.get(User, checker_id)
+    if checker is None or checker.role is not Role.WORKER or not checker.active:
+        raise ValidationError(_l("Checks are given to active inspectors."))
+    if checker.id == case.handler_id:
+        raise ValidationError(_l("A case must be checked by someone other than its handler."))
+    case.checker_id = checker.id
+    _apply(case, A.ASSIGN_CHECK, actor, at=at, data={"checker_id": checker.id})
+    return case
+
+
 def add_evidence(case_id: int, actor: User | None, *, photos=(), note: str = "", data=None, at=None) -> Case:
     """Attach more photos or a repeated report to an open case (e.g. a duplicate sighting).
 

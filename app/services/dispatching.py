@@ -285,6 +285,7 @@ def assign_checks(now: datetime | None = None) -> dict:
         select(Case).where(Case.status == S.RESOLVED, Case.checker_id.is_(None))
         .with_for_update(of=Case, skip_locked=True)
     ))
+    actor = system_user()
     given = 0
     for case in cases:
         checker = db.session.execute(text(
@@ -300,7 +301,7 @@ def assign_checks(now: datetime | None = None) -> dict:
         ), {"grid": case.grid_id or 0, "handler": case.handler_id or 0, "case": case.id}).scalar()
         if checker is None:
             continue
-        case.checker_id = checker
+        svc.assign_checker(case.id, actor, checker_id=checker, at=now)
         notify(checker, case, "check")
         given += 1
     return {"checks": given, "waiting": len(cases) - given}

@@ -63,6 +63,6 @@ def test_one_case_around_the_loop(app, live_server):
     final = db.session.get(type(case), case.id)
     assert final.rating is not None
     actions = [e.action.value for e in svc.timeline(final)]
-    assert actions == ["report", "verify", "file", "dispatch", "accept", "handle", "feedback", "check_pass",
-                       "evaluate"]
+    assert actions == ["report", "verify", "file", "dispatch", "accept", "handle", "feedback", "assign_check",
+                       "check_pass", "evaluate"]
     assert {m.kind.value for m in final.media} == {"before", "after"}

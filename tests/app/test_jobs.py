@@ -21,7 +21,7 @@ def test_audit_job_runs_on_a_worker_and_stores_its_verdict(app):
     assert queued.timeout == 60 and get_queue("maintenance").count == 1
     SimpleWorker([get_queue("maintenance")], connection=get_redis()).work(burst=True)
     queued.refresh()
-    assert queued.is_finished and queued.return_value()["checked"] == 8
+    assert queued.is_finished and queued.return_value()["checked"] == 9
     assert json.loads(get_redis().get(AUDIT_KEY))["ok"] is True
 
 

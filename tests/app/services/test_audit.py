@@ -32,7 +32,7 @@ def _by_case(events):
 
 def test_intact_chains_verify(history):
     rep = verify_chain(batch=5)  # several batches
-    assert rep.ok and rep.checked == len(history) == 24
+    assert rep.ok and rep.checked == len(history) == 27  # 9 steps each, the check assignment included
     chains = _by_case(history)
     assert len(chains) == 3
     for chain in chains:
@@ -105,7 +105,7 @@ def test_cli_exit_codes(app, history):
     anchored = runner.invoke(args=["audit", "anchor"])
     assert anchored.exit_code == 0 and "3 chains" in anchored.output
     ok = runner.invoke(args=["audit", "verify"])
-    assert ok.exit_code == 0 and "24 events, 1 anchors" in ok.output
+    assert ok.exit_code == 0 and "27 events, 1 anchors" in ok.output
     db.session.execute(db.text("UPDATE case_events SET note = 'edited' WHERE id = :i"), {"i": history[2].id})
     db.session.commit()
     bad = runner.invoke(args=["audit", "verify"])

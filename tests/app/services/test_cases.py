@@ -45,7 +45,7 @@ def test_full_loop_writes_one_event_per_step(cast):
     db.session.commit()
     assert case.status is S.CLOSED and case.rating == 5
     assert actions(case) == [Action.REPORT, Action.VERIFY, Action.FILE, Action.DISPATCH, Action.ACCEPT,
-                             Action.HANDLE, Action.FEEDBACK, Action.CHECK_PASS, Action.EVALUATE]
+                             Action.HANDLE, Action.FEEDBACK, Action.ASSIGN_CHECK, Action.CHECK_PASS, Action.EVALUATE]
     statuses = [(e.from_status, e.to_status) for e in svc.timeline(case)]
     assert statuses[0] == (None, S.REPORTED) and statuses[-2] == (S.RESOLVED, S.CLOSED)
     assert case.grid.code == "330100001001001"

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.errors import ValidationError
 from app.extensions import db
 from app.models import Case, CaseEvent, Category, Notification, Role, WorkerStat
 from app.models.types import utcnow
@@ -162,7 +163,12 @@ def test_check_task_goes_to_someone_other_than_the_handler(town):
     svc.feedback_case(case.id, west, photos=[jpeg()])
     assert dsp.assign_checks() == {"checks": 1, "waiting": 0}
     assert case.checker_id == east.id  # west handled it, so the nearest other inspector checks
+    given = svc.timeline(case)[-1]  # a verb with its own audited event, not a silent column update
+    assert given.action is Action.ASSIGN_CHECK and given.data == {"checker_id": east.id}
+    assert given.actor.role is Role.SYSTEM and case.status is CaseStatus.RESOLVED
     assert dsp.assign_checks() == {"checks": 0, "waiting": 0}
+    with pytest.raises(ValidationError):  # never the handler
+        svc.assign_checker(case.id, cast.dispatcher, checker_id=west.id)
 
 
 def test_twice_failed_worker_is_not_sent_again(town):
