@@ -40,6 +40,7 @@ class DomainEvent:
     number: str
     action: str
     status: str
+    previous_status: str | None  # None for the report that created the case
     assignee_id: int | None
     department_id: int | None
     grid_id: int | None
@@ -52,6 +53,7 @@ class DomainEvent:
         """The domain event of a case event row just flushed (its case as the event left it)."""
         case = row.case
         return cls(case_id=case.id, number=case.number, action=row.action.value, status=row.to_status.value,
+                   previous_status=row.from_status.value if row.from_status else None,
                    assignee_id=case.assignee_id, department_id=case.department_id, grid_id=case.grid_id,
                    checker_id=case.checker_id, actor_id=row.actor_id, at=row.at.isoformat())
 
@@ -83,10 +85,12 @@ def follow_up(events: list[DomainEvent]) -> None:
     """Enqueue the jobs these committed events call for, then publish them (Redis errors are logged)."""
     from app.jobs import tasks
 
-    statuses = {e.status for e in events}
-    if CaseStatus.FILED.value in statuses:  # filed, reworked, reopened or returned: route it now
+    # Entered, not merely in: evidence or an escalation on a filed case, or a check assignment on a resolved one,
+    # calls for no new round.
+    entered = {e.status for e in events if e.status != e.previous_status}
+    if CaseStatus.FILED.value in entered:  # filed, reworked, reopened or returned: route it now
         tasks.kick(tasks.auto_dispatch)
-    if CaseStatus.RESOLVED.value in statuses:
+    if CaseStatus.RESOLVED.value in entered:
         tasks.kick(tasks.assign_checks)
     if any(e.action in _LEARNED for e in events):
         tasks.kick(tasks.learn_outcomes, queue="default")
