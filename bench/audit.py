@@ -40,39 +40,20 @@ def make_app():
 
 def setup(n_cases: int, seed: int) -> tuple[list[int], int]:
     """Rebuild the database with the demo grids and `n_cases` reported cases; (case ids, inspector id)."""
-    import json
+    from bench.world import fresh_district
 
-    import sqlalchemy as sa
-    from redis import Redis
-
-    url = sa.engine.make_url(DB)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    Redis.from_url(REDIS).flushdb()
     app = make_app()
+    district = fresh_district(app, DB, REDIS)
     with app.app_context():
-        from flask_migrate import upgrade
-        from geoalchemy2.shape import to_shape
-        from sqlalchemy import select
-
         from app.extensions import db
-        from app.models import Grid, Role
-        from app.seed.district import GRIDS_FILE
+        from app.models import Role
         from app.services import cases as svc
-        from app.services.catalog import load_categories
-        from app.services.grids import import_grids
         from app.services.users import create_user
 
-        upgrade()
-        load_categories()
-        import_grids(json.loads(GRIDS_FILE.read_text(encoding="utf-8")))
         citizen = create_user("bench-citizen", Role.CITIZEN, password="bench-pass")
         inspector = create_user("bench-inspector", Role.DISPATCHER, password="bench-pass")
         db.session.flush()
-        points = [to_shape(g.geom).representative_point() for g in db.session.scalars(select(Grid))]
+        points = [p for _, p in district]
         rng = random.Random(seed)
         ids = []
         for i in range(n_cases):

@@ -49,45 +49,25 @@ UNLIMITED = "1000000 per minute"
 
 def setup(seed: int) -> dict:
     """Rebuild the bench database; return tokens, grid points and a bbox."""
-    import sqlalchemy as sa
-    from redis import Redis
-
     from app import create_app
     from app.config import Config
+    from bench.world import fresh_district
 
-    url = sa.engine.make_url(DB)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    Redis.from_url(REDIS).flushdb()
     app = create_app(type("Bench", (Config,), {"SQLALCHEMY_DATABASE_URI": DB, "REDIS_URL": REDIS,
                                                 "RATELIMIT_STORAGE_URI": REDIS, "MEDIA_ROOT": media_root()}))
+    district = fresh_district(app, DB, REDIS)
+    points = [(p.x, p.y) for _, p in district]
     with app.app_context():
-        from flask_migrate import upgrade
-        from geoalchemy2.shape import to_shape
-        from sqlalchemy import select
-
         from app.extensions import db
         from app.models import Grid, Role
-        from app.seed.district import GRIDS_FILE
-        from app.services.catalog import load_categories
-        from app.services.grids import import_grids
         from app.services.users import create_user, issue_token
 
-        upgrade()
-        load_categories()
-        import_grids(json.loads(GRIDS_FILE.read_text(encoding="utf-8")))
-        db.session.commit()
-        grids = list(db.session.scalars(select(Grid)))
-        points = [(p.x, p.y) for p in (to_shape(g.geom).representative_point() for g in grids)]
         citizens = [issue_token(create_user(f"c{i:03d}", Role.CITIZEN, password="bench-pass"), "bench")
                     for i in range(64)]
         inspectors = []
-        for i, grid in enumerate(grids[:16]):
+        for i, (grid_id, _) in enumerate(district[:16]):
             user = create_user(f"i{i:03d}", Role.WORKER, password="bench-pass")
-            user.grids = [grid]
+            user.grids = [db.session.get(Grid, grid_id)]
             inspectors.append(issue_token(user, "bench"))
         supervisor = issue_token(create_user("sup", Role.SUPERVISOR, password="bench-pass"), "bench")
         db.session.commit()
