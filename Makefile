@@ -14,17 +14,18 @@ export YOLO_OFFLINE := 1
 
 .PHONY: demo test setup system translations lint db
 
+# Another demo beside this one: DATABASE_URL=…/urbanops2 REDIS_URL=redis://127.0.0.1:6379/1 PORT=5010 make demo
 demo: setup
-	.ci/ensure-db urbanops
+	.ci/ensure-db "$(DATABASE_URL)"
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed demo
 	$(BIN)/flask vision demo-setup
-	@echo "Open http://127.0.0.1:$(PORT) and sign in with one of the accounts above."
-	@if [ -n "$$DISPLAY" ] && command -v xdg-open >/dev/null; then (sleep 4; xdg-open http://127.0.0.1:$(PORT)) & fi
-	DEMO_MODE=1 VISION_RULES=app/data/vision_rules_demo.yaml $(BIN)/flask serve-all --port $(PORT)
+	@if [ -n "$$DISPLAY" ] && command -v xdg-open >/dev/null; then (sleep 8; xdg-open http://127.0.0.1:$(PORT)) & fi
+	DEMO_MODE=1 VISION_RULES=app/data/vision_rules_demo.yaml $(BIN)/flask serve-all --port $(PORT) \
+		--log-dir instance/logs/$(PORT)
 
 test: setup
-	.ci/ensure-db urbanops_test
+	.ci/ensure-db "$(TEST_DATABASE_URL)"
 	$(BIN)/ruff check --config .ci/ruff.toml .
 	$(BIN)/python -m pytest -c .ci/pytest.ini --rootdir .
 

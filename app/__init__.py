@@ -78,29 +78,32 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     Talisman(app, **talisman_options(app.config))  # per app: its options are this app's settings
 
-    from app.errors import ACTION_LABELS, STATUS_LABELS, register_error_handlers
+    from app.errors import register_error_handlers
 
     register_error_handlers(app)
 
     from flask_babel import get_locale
     from flask_babel import lazy_gettext as _l
 
+    from app import vocabulary as v
+    from app.models.people import STAFF_ROLES, Role
+    from dispatch.lifecycle import CaseStatus
+
     login_manager.login_message = _l("Please sign in.")
-    role_labels = {
-        "citizen": _l("citizen"), "worker": _l("grid worker"), "handler": _l("department handler"),
-        "dispatcher": _l("dispatcher"), "supervisor": _l("supervisor"), "admin": _l("administrator"),
-        "system": _l("system"),
-    }
-    photo_labels = {"evidence": _l("As reported"), "before": _l("Before handling"), "after": _l("After handling"),
-                    "check": _l("On-site check")}
+    tz = ZoneInfo(app.config["TIMEZONE"])
     app.jinja_env.globals.update(
         current_locale=lambda: str(get_locale() or "zh_CN"),
-        status_label=lambda s: str(STATUS_LABELS.get(s, s)),
-        action_label=lambda a: str(ACTION_LABELS.get(a, a)),
-        role_label=lambda r: str(role_labels.get(r, r)),
-        photo_label=lambda k: str(photo_labels.get(k, k)),
-        tz=ZoneInfo(app.config["TIMEZONE"]),
+        status_label=lambda s: v.label(v.STATUS_LABELS, s),
+        action_label=lambda a: v.label(v.ACTION_LABELS, a),
+        role_label=lambda r: v.label(v.ROLE_LABELS, r),
+        photo_label=lambda k: v.label(v.PHOTO_LABELS, k),
+        vocabulary=v.as_json,
+        Role=Role, CaseStatus=CaseStatus, STAFF_ROLES=STAFF_ROLES,
+        open_statuses=v.OPEN_STATUSES,
+        timezone=app.config["TIMEZONE"],
     )
+    app.jinja_env.filters["localtime"] = lambda value, fmt="%Y-%m-%d %H:%M": (
+        value.astimezone(tz).strftime(fmt) if value else "")
 
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp

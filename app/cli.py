@@ -17,6 +17,7 @@ from flask.cli import AppGroup
 
 from app.errors import DomainError
 from app.extensions import db, get_redis
+from app.seed import DEFAULT_PASSWORD
 
 
 def domain_command(func):
@@ -142,7 +143,7 @@ def audit_anchor():
 @seed_cli.command("demo")
 @click.option("--cases", "n_cases", default=300, show_default=True, help="historical cases to create")
 @click.option("--seed", "rng_seed", default=7, show_default=True)
-@click.option("--password", default="demo1234", show_default=True, help="password of every demo account")
+@click.option("--password", default=DEFAULT_PASSWORD, show_default=True, help="password of every demo account")
 @domain_command
 def seed_demo(n_cases, rng_seed, password):
     """Create the demo district: grids, departments, workers, cameras, accounts and cases."""
@@ -298,6 +299,7 @@ def worker_cmd(queues, processes, burst, nice):
     unknown = set(names) - set(current_app.config["RQ_QUEUES"])
     if unknown:
         raise click.BadParameter(f"unknown queues: {', '.join(sorted(unknown))}", param_hint="--queues")
+    _claim_redis()
     dispose_engine_after_fork()
     conn = get_redis()
     if processes > 1:
@@ -313,22 +315,57 @@ def scheduler_cmd():
 
     from app.jobs import periodic_jobs
 
+    _claim_redis()
     sched = CronScheduler(connection=get_redis())
     for p in periodic_jobs():
         sched.register(p.func, queue_name=p.queue, interval=p.interval, cron=p.cron, job_timeout=p.timeout)
     sched.start()
 
 
+def _claim_redis() -> None:
+    from app.extensions import RedisTaken, claim_redis
+
+    try:
+        claim_redis()
+    except RedisTaken as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def stream_server_command(host: str, port: int, threads: int) -> list[str]:
+    """The gunicorn command line of the live stream's own server: one process, a thread per open stream.
+
+    Each open stream waits in Redis (XREAD BLOCK) holding one thread and no database connection; the sync web
+    workers, which the same stream would hold for as long as a page is open, never serve it.
+    """
+    return [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", str(threads),
+            "-b", f"{host}:{port}", "--access-logfile", "-", "wsgi:app"]
+
+
+@click.command("serve-stream")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True)
+@click.option("--threads", default=256, show_default=True, help="open streams at once (a thread each)")
+def serve_stream(host, port, threads):
+    """Serve the live stream (GET /api/v1/events/stream) for a proxy to route to; see README, Production."""
+    os.execv(sys.executable, stream_server_command(host, port, threads))
+
+
 @click.command("serve-all")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), show_default="5000 or $PORT")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")), show_default="5000 or $PORT")
 @click.option("--web-workers", default=2, show_default=True)
-def serve_all(host, port, web_workers):
-    """Run gunicorn, the RQ worker and the scheduler in the foreground; Ctrl-C stops them all."""
+@click.option("--log-dir", default=None, type=click.Path(file_okay=False),
+              help="write each process's output to DIR/NAME.log instead of this terminal")
+def serve_all(host, port, web_workers, log_dir):
+    """Run the web and stream servers, the RQ workers and the scheduler in the foreground; Ctrl-C stops them all."""
+    _claim_redis()  # before anything starts: two platforms on one Redis database would run each other's jobs
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    # No proxy here: pages (from `port`) open the live stream on its own server at the next port of this host.
+    os.environ["STREAM_PORT"] = str(port + 1)
     procs = {
         "web": [sys.executable, "-m", "gunicorn", "-w", str(web_workers), "-b", f"{host}:{port}",
                 "--access-logfile", "-", "wsgi:app"],
+        "stream": stream_server_command(host, port + 1, 64),
         # Blurring photos is CPU work: its own worker, so dispatch rounds never wait behind a queue of photos.
         "worker": flask + ["worker", "--queues", "dispatch,default,maintenance"],
         "media-worker": flask + ["worker", "--queues", "media", "--nice", "10"],
@@ -338,8 +375,15 @@ def serve_all(host, port, web_workers):
         procs["field-force"] = flask + ["demo", "field-force", "--base-url", f"http://{host}:{port}"]
         if Path(current_app.config["VISION_WEIGHTS"]).is_file():
             procs["cameras"] = flask + ["vision", "run"]
-    running = {name: subprocess.Popen(cmd) for name, cmd in procs.items()}
-    click.echo(f"serving on http://{host}:{port}  (Ctrl-C stops web, worker and scheduler)")
+    logs = {}
+    if log_dir:
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        logs = {name: open(Path(log_dir) / f"{name}.log", "a", encoding="utf-8") for name in procs}
+    running = {name: subprocess.Popen(cmd, stdout=logs.get(name), stderr=subprocess.STDOUT if logs else None)
+               for name, cmd in procs.items()}
+    base = f"http://{host}:{port}"
+    if _wait_until_up(base, running["web"]):
+        click.echo(banner(base, list(procs), log_dir, demo=current_app.config["DEMO_MODE"]))
 
     def stop(*_):
         raise KeyboardInterrupt
@@ -363,6 +407,43 @@ def serve_all(host, port, web_workers):
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        for fh in logs.values():
+            fh.close()
+
+
+def _wait_until_up(base: str, web: subprocess.Popen, seconds: float = 60) -> bool:
+    """Wait for the web server to answer (so the banner comes after the servers' start-up lines)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and web.poll() is None:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=2).close()
+            return True
+        except urllib.error.HTTPError:
+            return True  # it answers (a 503 only says a worker is still starting)
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def banner(base: str, processes: list[str], log_dir: str | None, *, demo: bool) -> str:
+    """What a newcomer needs once everything runs: where to go and, in the demo, who to sign in as."""
+    from app.seed.demo import ACCOUNT_NOTES, demo_accounts
+
+    rule = "─" * 72
+    lines = [rule, f"  智慧城管 is running:  {base}", ""]
+    if demo:
+        lines.append(f"  Demo accounts (password {DEFAULT_PASSWORD}):")
+        lines += [f"    {a['username']:<12}{a['role']:<12}{ACCOUNT_NOTES.get(a['username'], '')}"
+                  for a in demo_accounts(DEFAULT_PASSWORD)]
+        lines.append("")
+    lines.append(f"  Citizens report at {base}/report")
+    if log_dir:
+        lines.append(f"  Logs: {log_dir}/{{{','.join(processes)}}}.log")
+    lines += ["  Ctrl-C stops everything.", rule]
+    return "\n".join(lines)
 
 
 def register_cli(app) -> None:
@@ -371,5 +452,5 @@ def register_cli(app) -> None:
 
     app.cli.add_command(vision_cli)
     for cmd in (grids_cli, categories_cli, calendar_cli, users_cli, audit_cli, seed_cli, dispatch_cli, kpis_cmd,
-                demo_cli, open311_cli, worker_cmd, scheduler_cmd, serve_all):
+                demo_cli, open311_cli, worker_cmd, scheduler_cmd, serve_all, serve_stream):
         app.cli.add_command(cmd)

@@ -63,6 +63,14 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
+    # The live stream (GET /api/v1/events/stream): a comment line this often keeps proxies from closing it, and
+    # each connection ends after STREAM_MAX_S (the browser reconnects and is authenticated again).
+    STREAM_HEARTBEAT_S = float(_env("STREAM_HEARTBEAT_S", "15"))
+    STREAM_MAX_S = float(_env("STREAM_MAX_S", "300"))
+    # Empty in production: a proxy sends /api/v1/events/stream to the stream server, same origin as the pages.
+    # Without a proxy (`flask serve-all`), the port of the stream server on the same host as the web server.
+    STREAM_PORT = int(_env("STREAM_PORT", "0")) or None
+
     RQ_QUEUES = ("dispatch", "default", "maintenance", "media")  # media: blurring public photo copies
     # Base map tiles; intranets point this at their own tile server.
     MAP_TILE_URL = _env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
@@ -102,3 +110,5 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing for the many accounts tests create
+    STREAM_HEARTBEAT_S = 0.5  # streams in tests beat and end quickly
+    STREAM_MAX_S = 3.0

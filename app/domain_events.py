@@ -4,9 +4,10 @@ Every case event row the session inserts becomes a `DomainEvent` (case, action, 
 department, grid, checker, actor). When the transaction commits, `follow_up` (1) enqueues the jobs the change
 calls for — a dispatch round for a case waiting to be dispatched, a check (核查) task for a resolved case,
 learning after a check or a rating — whichever view, job or command made the change, and (2) publishes the
-events: on a Redis pub/sub channel for listeners now, and on a bounded Redis stream from which a client that was
-away replays what it missed. A rolled-back transaction records nothing. When Redis is down the change stands;
-the sweeper enqueues what the follow-up could not.
+events, with the notifications the transaction wrote: on a Redis pub/sub channel for listeners now, and on a
+bounded Redis stream from which the live stream (`app.services.live`) serves and replays them. A rolled-back
+transaction records nothing. When Redis is down the change stands; the sweeper enqueues what the follow-up could
+not.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app.aftercommit import on_commit
-from app.models import CaseEvent
+from app.models import CaseEvent, Notification
 from dispatch.lifecycle import Action, CaseStatus
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,15 @@ _LEARNED = {Action.CHECK_PASS.value, Action.CHECK_FAIL.value, Action.EVALUATE.va
 class DomainEvent:
     """One committed change of a case, as listeners see it."""
 
+    type = "case"  # not a field: what the live stream calls these
+
     case_id: int
     number: str
     action: str
     status: str
     previous_status: str | None  # None for the report that created the case
     assignee_id: int | None
+    previous_assignee_id: int | None  # the one it was taken from by a reassignment (改派), a return or a rework
     department_id: int | None
     grid_id: int | None
     checker_id: int | None
@@ -52,27 +56,51 @@ class DomainEvent:
     def of(cls, row: CaseEvent) -> DomainEvent:
         """The domain event of a case event row just flushed (its case as the event left it)."""
         case = row.case
+        # Called in after_flush, while the flush's attribute history is still there.
+        replaced = inspect(case).attrs.assignee_id.history.deleted
         return cls(case_id=case.id, number=case.number, action=row.action.value, status=row.to_status.value,
                    previous_status=row.from_status.value if row.from_status else None,
-                   assignee_id=case.assignee_id, department_id=case.department_id, grid_id=case.grid_id,
+                   assignee_id=case.assignee_id, previous_assignee_id=replaced[0] if replaced else None,
+                   department_id=case.department_id, grid_id=case.grid_id,
                    checker_id=case.checker_id, actor_id=row.actor_id, at=row.at.isoformat())
 
 
-def pending(session: Session) -> list[DomainEvent]:
+@dataclass(frozen=True)
+class NotificationEvent:
+    """A notification written to one user, announced on the live stream to that user only."""
+
+    type = "notification"
+    notification_id: int
+    user_id: int
+    kind: str
+    case_id: int | None
+    number: str | None
+    at: str
+
+    @classmethod
+    def of(cls, row: Notification) -> NotificationEvent:
+        """The event of a notification row just flushed."""
+        return cls(notification_id=row.id, user_id=row.user_id, kind=row.kind, case_id=row.case_id,
+                   number=(row.data or {}).get("number"), at=row.created_at.isoformat())
+
+
+def pending(session: Session) -> list[DomainEvent | NotificationEvent]:
     """The domain events recorded in `session`'s transaction so far (published if it commits)."""
     return session.info.get(_PENDING, [])
 
 
 @event.listens_for(Session, "after_flush")
 def _record(session: Session, flush_context) -> None:
-    rows = [obj for obj in session.new if isinstance(obj, CaseEvent)]
+    rows = [obj for obj in session.new if isinstance(obj, (CaseEvent, Notification))]
     if not rows:
         return
     events = session.info.get(_PENDING)
     if events is None:
         events = session.info[_PENDING] = []
         on_commit(lambda: follow_up(events), session=session)
-    events.extend(DomainEvent.of(row) for row in sorted(rows, key=lambda r: r.id))
+    # Case events first (a notification is about a change), each kind in the order it was written.
+    for kind, event_type in ((CaseEvent, DomainEvent), (Notification, NotificationEvent)):
+        events.extend(event_type.of(r) for r in sorted((r for r in rows if isinstance(r, kind)), key=lambda r: r.id))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -81,34 +109,42 @@ def _forget(session: Session, transaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-def follow_up(events: list[DomainEvent]) -> None:
+def follow_up(events: list[DomainEvent | NotificationEvent]) -> None:
     """Enqueue the jobs these committed events call for, then publish them (Redis errors are logged)."""
     from app.jobs import tasks
 
+    changes = [e for e in events if isinstance(e, DomainEvent)]
     # Entered, not merely in: evidence or an escalation on a filed case, or a check assignment on a resolved one,
     # calls for no new round.
-    entered = {e.status for e in events if e.status != e.previous_status}
+    entered = {e.status for e in changes if e.status != e.previous_status}
     if CaseStatus.FILED.value in entered:  # filed, reworked, reopened or returned: route it now
         tasks.kick(tasks.auto_dispatch)
     if CaseStatus.RESOLVED.value in entered:
         tasks.kick(tasks.assign_checks)
-    if any(e.action in _LEARNED for e in events):
+    if any(e.action in _LEARNED for e in changes):
         tasks.kick(tasks.learn_outcomes, queue="default")
     publish(events)
 
 
-def publish(events: list[DomainEvent]) -> None:
+def payload(event: DomainEvent | NotificationEvent) -> dict:
+    """An event as JSON-ready data: its fields and its type ("case" or "notification")."""
+    return {"type": event.type, **asdict(event)}
+
+
+def publish(events: list[DomainEvent | NotificationEvent]) -> None:
     """Append the events to the replay stream and announce each, with its stream id, on the channel."""
     from app.extensions import get_redis
 
+    if not events:
+        return
     try:
         redis = get_redis()
         ids = redis.pipeline(transaction=False)
         for e in events:
-            ids.xadd(STREAM, {"event": json.dumps(asdict(e))}, maxlen=STREAM_MAXLEN, approximate=True)
+            ids.xadd(STREAM, {"event": json.dumps(payload(e))}, maxlen=STREAM_MAXLEN, approximate=True)
         announce = redis.pipeline(transaction=False)
         for e, stream_id in zip(events, ids.execute(), strict=True):
-            announce.publish(CHANNEL, json.dumps({"id": stream_id.decode(), **asdict(e)}))
+            announce.publish(CHANNEL, json.dumps({"id": stream_id.decode(), **payload(e)}))
         announce.execute()
     except Exception as exc:  # noqa: BLE001 - the change is committed; live listeners catch up from the stream
         log.warning("could not publish %d domain events (%s)", len(events), exc)

@@ -12,6 +12,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from app.vocabulary import ACTION_LABELS, STATUS_LABELS, label
 from dispatch.lifecycle import IllegalTransition
 
 
@@ -88,54 +89,12 @@ class TransitionError(Conflict):
     code = "illegal_transition"
 
 
-STATUS_LABELS = {
-    "reported": _l("reported"),
-    "verified": _l("verified"),
-    "filed": _l("filed"),
-    "dispatched": _l("dispatched"),
-    "accepted": _l("accepted"),
-    "handling": _l("being handled"),
-    "resolved": _l("resolved, awaiting check"),
-    "closed": _l("closed"),
-    "suspended": _l("suspended"),
-    "invalid": _l("invalid"),
-    "void": _l("void"),
-    "merged": _l("merged"),
-}
-
-ACTION_LABELS = {
-    "report": _l("report"),
-    "verify": _l("verify"),
-    "invalidate": _l("mark invalid"),
-    "file": _l("file"),
-    "dispatch": _l("dispatch"),
-    "accept": _l("accept"),
-    "handle": _l("start handling"),
-    "feedback": _l("give feedback"),
-    "check_pass": _l("pass the check"),
-    "check_fail": _l("fail the check"),
-    "evaluate": _l("evaluate"),
-    "reopen": _l("reopen"),
-    "return": _l("return"),
-    "request_delay": _l("request a delay"),
-    "approve_delay": _l("approve a delay"),
-    "reject_delay": _l("reject a delay"),
-    "suspend": _l("suspend"),
-    "resume": _l("resume"),
-    "void": _l("void"),
-    "merge": _l("merge"),
-    "add_evidence": _l("add evidence"),
-    "escalate": _l("escalate"),
-    "assign_check": _l("assign the check"),
-}
-
-
 def transition_error(exc: IllegalTransition) -> TransitionError:
     """Translate the pure lifecycle error into the HTTP-mapped one."""
     return TransitionError(
         _l("Cannot %(action)s a case that is %(status)s."),
-        action=str(ACTION_LABELS[exc.action.value]),
-        status=str(STATUS_LABELS[exc.status.value]),
+        action=label(ACTION_LABELS, exc.action),
+        status=label(STATUS_LABELS, exc.status),
         details={"status": exc.status.value, "action": exc.action.value},
     )
 

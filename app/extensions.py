@@ -39,6 +39,34 @@ def get_redis() -> redis.Redis:
     return client
 
 
+OWNER_KEY = "urbanops:owner"  # which database's platform this Redis database serves
+
+
+class RedisTaken(RuntimeError):
+    """REDIS_URL names a Redis database that another platform (another PostgreSQL database) already uses."""
+
+
+def claim_redis() -> str:
+    """Mark REDIS_URL's database as this platform's, or refuse one that serves another database; returns the owner.
+
+    Queues, the live stream and camera health live in Redis: two platforms on one Redis database would run each
+    other's jobs and show each other's events. Servers and workers call this before they start.
+    """
+    from sqlalchemy.engine import make_url
+
+    db_url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    me = f"{db_url.host or 'localhost'}:{db_url.port or 5432}/{db_url.database}"
+    client = get_redis()
+    client.set(OWNER_KEY, me, nx=True)
+    owner = (client.get(OWNER_KEY) or b"").decode()
+    if owner != me:
+        raise RedisTaken(
+            f"REDIS_URL {current_app.config['REDIS_URL']} already serves the platform on database {owner}; "
+            f"give this one ({me}) a Redis database of its own, e.g. REDIS_URL=redis://127.0.0.1:6379/1 "
+            f"(or, if {owner} is gone for good: redis-cli -u {current_app.config['REDIS_URL']} del {OWNER_KEY})")
+    return owner
+
+
 def request_cache() -> dict:
     """Per-request scratch space."""
     if not hasattr(g, "_cache"):

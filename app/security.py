@@ -33,7 +33,8 @@ def content_security_policy(config) -> dict:
         # Leaflet positions tiles and markers with style attributes it writes into the page.
         "style-src": ["'self'", LEAFLET_CDN, "'unsafe-inline'"],
         "img-src": images,
-        "connect-src": "'self'",
+        # Without a proxy the live stream comes from its own server on another port of this host (serve-all).
+        "connect-src": ["'self'", *([f"*:{config['STREAM_PORT']}"] if config["STREAM_PORT"] else [])],
         "font-src": "'self'",
         "object-src": "'none'",
         "base-uri": "'self'",

@@ -37,9 +37,11 @@ class CaseStatus(enum.StrEnum):
 
 
 TERMINAL = frozenset({CaseStatus.INVALID, CaseStatus.VOID, CaseStatus.MERGED})
-# As plain values, for SQL: cases someone still works on, and the rest.
-OPEN_VALUES = tuple(s.value for s in CaseStatus if s not in TERMINAL and s is not CaseStatus.CLOSED)
-DONE_VALUES = tuple(s.value for s in CaseStatus if s.value not in OPEN_VALUES)
+# Cases someone still works on, in the order of the loop, and the rest; as plain values too, for SQL.
+OPEN_STATUSES = tuple(s for s in CaseStatus if s.is_open)
+DONE_STATUSES = tuple(s for s in CaseStatus if not s.is_open)
+OPEN_VALUES = tuple(s.value for s in OPEN_STATUSES)
+DONE_VALUES = tuple(s.value for s in DONE_STATUSES)
 
 
 class Action(enum.StrEnum):

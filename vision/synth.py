@@ -107,3 +107,13 @@ def make_video(path: str | Path, actors: list[Actor], *, seconds: float = 30, fp
         writer.write(frame)
     writer.release()
     return path
+
+
+def make_test_videos(out: str | Path) -> list[Path]:
+    """Three one-minute scenes for trying the rules: garbage that stays, a banner passing by, a flickering bin."""
+    scenes = {
+        "static_garbage.avi": [Actor("exposed_garbage", 300, 250, start=5)],
+        "passer_by.avi": [Actor("banner", -40, 200, start=2, speed=30)],
+        "flicker.avi": [Actor("bin_overflow", 450, 300, every=4)],
+    }
+    return [make_video(Path(out) / name, actors, seconds=60, fps=5) for name, actors in scenes.items()]

@@ -21,4 +21,4 @@ def _csrf_for_browser_sessions():
         csrf.protect()
 
 
-from app.api import cases, openapi, reference  # noqa: E402,F401
+from app.api import cases, live, openapi, reference  # noqa: E402,F401

@@ -6,6 +6,7 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.cases import LIST_FILTERS, REPORT_FIELDS, VERBS
+from app.api.live import FEED_FIELDS
 from app.api.reference import BBOX_FIELDS, DUTY_FIELDS, KPI_FIELDS, NEARBY_FIELDS, POSITION_FIELDS
 from app.inputs import CASE_REF_PATTERN, Field
 from app.models.types import MAX_ID
@@ -86,6 +87,19 @@ def build_spec() -> dict:
         "/me/position": {"post": _op("Report the device's position", body=_schema(POSITION_FIELDS))},
         "/me/duty": {"post": _op("Go on or off duty", body=_schema(DUTY_FIELDS))},
         "/openapi.json": {"get": _op("This document", secured=False)},
+        "/events/stream": {"get": {**_op(
+            "Live events (text/event-stream): case changes the user may see and their notifications; send "
+            "Last-Event-ID to replay what was missed. Staff, grid workers and handlers.",
+            params=[{"name": "Last-Event-ID", "in": "header", "required": False,
+                     "schema": {"type": "string", "maxLength": 41}}]),
+            "responses": {"200": {"description": "the stream", "content": {"text/event-stream": {}}},
+                          "401": _ERR, "403": _ERR}}},
+        "/notifications": {"get": _op("My notifications, unread first, with the unread count",
+                                      params=_q(FEED_FIELDS))},
+        "/notifications/{notification_id}/read": {"post": {**_op("Mark one of my notifications read", params=[
+            {"name": "notification_id", "in": "path", "required": True, "schema": _ID}]),
+            "responses": {"200": {"description": "OK"}, "404": _ERR, "401": _ERR, "403": _ERR}}},
+        "/notifications/read-all": {"post": _op("Mark all my notifications read")},
     }
     for name, verb in VERBS.items():
         op = _op(verb.summary, body=_schema(verb.fields, verb.photos), params=[case_id])

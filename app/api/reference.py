@@ -81,7 +81,7 @@ def list_workers():
 @roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 def list_cameras():
     """Cameras with position, calibration error and live health (last frame, fps, errors, reconnects)."""
-    from app.services.cameras import cameras_geojson
+    from app.services.vision import cameras_geojson
 
     return jsonify(cameras_geojson())
 

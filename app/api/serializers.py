@@ -6,15 +6,13 @@ from datetime import datetime
 
 from flask import url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import to_shape
 
-from app.errors import ACTION_LABELS, STATUS_LABELS
-from app.models import Case, CaseEvent, Category, Media, Role, User
+from app.models import Case, CaseEvent, Category, Media, Notification, Role, User
 from app.models.people import STAFF_ROLES
 from app.models.types import utcnow
-from dispatch import routing
-from dispatch.lifecycle import PHASE_OF, allowed_actions
+from app.vocabulary import ACTION_LABELS, NOTIFICATION_LABELS, STATUS_LABELS, WAITING_LABELS, label
+from dispatch.lifecycle import PHASE_OF, CaseStatus, allowed_actions
 
 
 def iso(value: datetime | None) -> str | None:
@@ -38,15 +36,6 @@ def active_due(case: Case) -> datetime | None:
     """The deadline of the phase the case is in now."""
     phase = PHASE_OF.get(case.status)
     return getattr(case, f"{phase.value}_due_at") if phase else None
-
-
-WAITING_LABELS = {
-    routing.WAIT_BUSY: _l("Every eligible worker nearby is busy; it waits for the next round."),
-    routing.WAIT_FULL: _l("Every worker on duty is at capacity."),
-    routing.WAIT_QUEUE: _l("Queued behind more urgent cases."),
-    routing.WAIT_NO_WORKER: _l("No worker on duty nearby has the skill and room for it."),
-    routing.WAIT_OUTSIDE: _l("No eligible worker near this place."),
-}
 
 
 def category_json(cat: Category) -> dict:
@@ -92,7 +81,7 @@ def case_properties(case: Case) -> dict:
         "id": case.id,
         "number": case.number,
         "status": case.status.value,
-        "status_label": str(STATUS_LABELS[case.status.value]),
+        "status_label": label(STATUS_LABELS, case.status),
         "category": case.category_code,
         "category_name": case.category.name(_locale()),
         "priority": case.priority,
@@ -123,7 +112,7 @@ def event_json(ev: CaseEvent) -> dict:
     return {
         "id": ev.id,
         "action": ev.action.value,
-        "action_label": str(ACTION_LABELS[ev.action.value]),
+        "action_label": label(ACTION_LABELS, ev.action),
         "actor": user_brief(ev.actor),
         "actor_role": ev.actor_role,
         "from": ev.from_status.value if ev.from_status else None,
@@ -164,8 +153,8 @@ def case_detail(case: Case, viewer: User, events: list[CaseEvent]) -> dict:
             "merged_into": case.merged_into.number if case.merged_into else None,
             "void_reason": case.void_reason,
             "extra": case.extra,
-            "waiting": str(WAITING_LABELS.get((case.extra or {}).get("waiting"), "")) or None
-            if case.status.value == "filed" else None,
+            "waiting": label(WAITING_LABELS, (case.extra or {}).get("waiting"))
+            if case.status is CaseStatus.FILED and (case.extra or {}).get("waiting") else None,
             "allowed_actions": [a.value for a in allowed_actions(case.status)],
             "media": [media_json(m) for m in case.media],
             "timeline": [event_json(e) for e in events],
@@ -189,4 +178,13 @@ def me_json(user: User) -> dict:
         "skills": [c.code for c in user.skills],
         "grids": [g.code for g in user.grids],
         "is_staff": user.role in STAFF_ROLES or user.role is Role.SYSTEM,
+    }
+
+
+def notification_json(row: Notification) -> dict:
+    """One notification with its label in the reader's language."""
+    return {
+        "id": row.id, "kind": row.kind, "kind_label": label(NOTIFICATION_LABELS, row.kind),
+        "case": {"id": row.case_id, "number": (row.data or {}).get("number")} if row.case_id else None,
+        "data": row.data, "created_at": iso(row.created_at), "read_at": iso(row.read_at),
     }

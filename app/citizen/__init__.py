@@ -18,6 +18,7 @@ from app.inputs import parse
 from app.models import Role
 from app.services import catalog, citizen, media, users
 from app.services.cases import timeline
+from dispatch.lifecycle import CaseStatus
 
 bp = Blueprint("citizen", __name__)
 DEVICE_COOKIE = "uo_dev"
@@ -152,6 +153,6 @@ def rate(token: str):
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("citizen.track", token=token), 303)
-    flash(_("Thank you for your rating.") if case.status.value == "closed" else
+    flash(_("Thank you for your rating.") if case.status is CaseStatus.CLOSED else
           _("Sorry it is not fixed — the case has been sent back for rework."), "ok")
     return redirect(url_for("citizen.track", token=token), 303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -25,6 +26,16 @@ class WorkerStat(db.Model):
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
+class NotificationKind(enum.StrEnum):
+    """What a notification tells its reader."""
+
+    TASK = "task"  # a case was dispatched to you
+    WARNING = "warning"  # your task's handling deadline is near
+    OVERDUE = "overdue"  # a case went past a deadline (dispatchers, supervisors)
+    CHECK = "check"  # a resolved case's check (核查) is yours
+    OFFER_EXPIRED = "offer_expired"  # an offer was not accepted in time and moved on (or is stuck)
+
+
 class Notification(db.Model):
     """A message to one user: a new task, a deadline warning, an escalation, a check to do."""
 
@@ -33,7 +44,7 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(24))  # task | warning | overdue | check | offer_expired
+    kind: Mapped[str] = mapped_column(sa.String(24))  # a NotificationKind value
     data: Mapped[dict] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from app.errors import STATUS_LABELS, DomainError, NotFound
+from app.errors import DomainError, NotFound
 from app.extensions import csrf, db, limiter
 from app.services import open311 as o311
 
@@ -142,7 +142,7 @@ def post_request(fmt):
 def get_requests(fmt):
     """Requests by id, service, date range (≤ 90 days, default the last 90) and status; at most 1000."""
     _check_fmt(fmt)
-    rows = [o311.as_request(c, str(STATUS_LABELS[c.status.value])) for c in o311.query(request.args)]
+    rows = [o311.as_request(c) for c in o311.query(request.args)]
     return respond(rows, "service_requests", "request")
 
 
@@ -151,4 +151,4 @@ def get_request(rid, fmt):
     """One request (still an array, as the spec says)."""
     _check_fmt(fmt)
     case = o311.get_request(rid)
-    return respond([o311.as_request(case, str(STATUS_LABELS[case.status.value]))], "service_requests", "request")
+    return respond([o311.as_request(case)], "service_requests", "request")

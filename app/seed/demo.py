@@ -49,6 +49,16 @@ N_CITIZENS = 8
 N_CAMERAS = 6
 
 
+ACCOUNT_NOTES = {
+    "admin": "everything",
+    "supervisor": "map console, KPIs, every action",
+    "dispatcher": "verify, file, dispatch",
+    "w01": "grid worker (w01 … w32)",
+    "h-san": "department handler",
+    "citizen1": "my reports (citizen1 … citizen8)",
+}
+
+
 def demo_accounts(password: str) -> list[dict]:
     """The accounts a newcomer signs in with (printed on start)."""
     return [

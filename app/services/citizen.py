@@ -18,6 +18,7 @@ from app.services import cases as svc
 from app.services import points
 from app.services.media import exif_gps, inspect_image, public_url
 from app.services.suggest import suggest_category
+from app.vocabulary import STATUS_LABELS, label
 from dispatch.lifecycle import OPEN_VALUES
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def submit(form: dict, photos: list[bytes], user: User | None = None, *, device:
     reporter = _reporter(user)
     if join := form.get("join"):
         case = svc.get_case(join)
-        if case.status.value not in OPEN_VALUES:
+        if not case.status.is_open:
             raise ValidationError(_l("That case is no longer open; please report a new one."))
         svc.add_evidence(case.id, None, photos=photos, note=(form.get("description") or "")[:1000],
                          data={"joined_by_citizen": True, **({"citizen_id": reporter.id} if reporter else {})})
@@ -137,7 +138,5 @@ def nearby(category: str, lon, lat, radius_m: float = NEARBY_M) -> list[dict]:
         ORDER BY m LIMIT 5
         """
     ), {"lon": lon, "lat": lat, "cat": category, "open": list(OPEN_VALUES), "r": radius_m}).mappings()
-    from app.errors import STATUS_LABELS
-
-    return [{"number": r["number"], "status": r["status"], "status_label": str(STATUS_LABELS[r["status"]]),
+    return [{"number": r["number"], "status": r["status"], "status_label": label(STATUS_LABELS, r["status"]),
              "distance_m": round(r["m"]), "reported_at": r["reported_at"].isoformat()} for r in rows]

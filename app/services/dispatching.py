@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db, request_cache
 from app.models import Case, CaseEvent, Category, Notification, Role, SystemState, User, WorkerStat
+from app.models.dispatching import NotificationKind
 from app.models.types import utcnow
 from app.services import cases as svc
 from app.services.calendar import get_calendar
@@ -46,9 +47,9 @@ def weights() -> Weights:
     return Weights.from_mapping(json.loads(raw) if isinstance(raw, str) else raw)
 
 
-def notify(user_id: int, case: Case | None, kind: str, **data) -> None:
-    """Queue a message for a user (shown in their task list and the console)."""
-    db.session.add(Notification(user_id=user_id, case_id=case.id if case else None, kind=kind,
+def notify(user_id: int, case: Case | None, kind: NotificationKind, **data) -> None:
+    """Leave a message for a user (their feed, /api/v1/notifications; sent on the live stream once committed)."""
+    db.session.add(Notification(user_id=user_id, case_id=case.id if case else None, kind=kind.value,
                                 data={"number": case.number if case else None, **data}))
 
 
@@ -192,7 +193,7 @@ def auto_dispatch(limit: int = 200, now: datetime | None = None) -> dict:
         svc.dispatch_case(case.id, actor, assignee_id=a.worker_id, at=now,
                           data={"auto": True, "cost": a.cost, "terms": a.terms})
         case.extra = {k: v for k, v in (case.extra or {}).items() if k not in ("waiting", "waiting_since")}
-        notify(a.worker_id, case, "task")
+        notify(a.worker_id, case, NotificationKind.TASK)
     for cid, why in result.waiting.items():
         case = by_id[cid]
         extra = dict(case.extra or {})
@@ -229,13 +230,14 @@ def expire_offers(now: datetime | None = None) -> dict:
             svc.dispatch_case(case.id, actor, assignee_id=a.worker_id, at=now, note="offer_timeout",
                               data={"auto": True, "reason": "offer_timeout", "previous": previous,
                                     "cost": a.cost, "terms": a.terms})
-            notify(previous, case, "offer_expired")
-            notify(a.worker_id, case, "task")
+            notify(previous, case, NotificationKind.OFFER_EXPIRED)
+            notify(a.worker_id, case, NotificationKind.TASK)
             moved += 1
         else:
             if not (case.extra or {}).get("offer_expired_notified"):
                 for uid in _staff_ids():
-                    notify(uid, case, "offer_expired", assignee_id=previous, reason=result.waiting.get(case.id))
+                    notify(uid, case, NotificationKind.OFFER_EXPIRED, assignee_id=previous,
+                           reason=result.waiting.get(case.id))
                 case.extra = {**case.extra, "offer_expired_notified": now.isoformat()}
             kept += 1
     return {"moved": moved, "kept": kept}
@@ -261,7 +263,7 @@ def watch_deadlines(now: datetime | None = None) -> dict:
         if case.status is not S.FILED and case.assignee_id and "warned_at" not in extra:
             used = share_used(case.dispatched_at, case.handle_due_at, now, cal, case.category.time_basis)
             if used >= warn_share:
-                notify(case.assignee_id, case, "warning", due=case.handle_due_at.isoformat())
+                notify(case.assignee_id, case, NotificationKind.WARNING, due=case.handle_due_at.isoformat())
                 extra["warned_at"] = now.isoformat()
                 warned += 1
         key = f"escalated_{case.status.value if case.status is S.FILED else 'handle'}"
@@ -270,7 +272,7 @@ def watch_deadlines(now: datetime | None = None) -> dict:
                               phase="dispatch" if case.status is S.FILED else "handle")
             staff = staff if staff is not None else _staff_ids()
             for uid in staff:
-                notify(uid, case, "overdue", due=phase_due.isoformat())
+                notify(uid, case, NotificationKind.OVERDUE, due=phase_due.isoformat())
             extra[key] = now.isoformat()
             escalated += 1
         if extra != (case.extra or {}):
@@ -302,7 +304,7 @@ def assign_checks(now: datetime | None = None) -> dict:
         if checker is None:
             continue
         svc.assign_checker(case.id, actor, checker_id=checker, at=now)
-        notify(checker, case, "check")
+        notify(checker, case, NotificationKind.CHECK)
         given += 1
     return {"checks": given, "waiting": len(cases) - given}
 

@@ -20,6 +20,7 @@ from app.models.types import utcnow
 from app.services import cases as svc
 from app.services.dispatching import system_user
 from app.services.media import public_url
+from app.vocabulary import STATUS_LABELS, label
 from dispatch.lifecycle import DONE_VALUES
 
 MAX_DESCRIPTION = svc.MAX_DESCRIPTION  # one limit for every source
@@ -194,15 +195,15 @@ def _first_photo_url(case: Case) -> str:
     return ""
 
 
-def as_request(case: Case, status_label: str) -> dict:
+def as_request(case: Case) -> dict:
     """A case in the spec's words (never the reporter's contact)."""
     p = to_shape(case.location)
     due = case.handle_due_at or case.dispatch_due_at
     agency = case.department.name if case.department else case.category.department_type
     return {
         "service_request_id": case.number,
-        "status": "closed" if case.status.value in DONE_VALUES else "open",
-        "status_notes": status_label + (f": {case.void_reason}" if case.void_reason else ""),
+        "status": "open" if case.status.is_open else "closed",
+        "status_notes": label(STATUS_LABELS, case.status) + (f": {case.void_reason}" if case.void_reason else ""),
         "service_name": case.category.name_zh,
         "service_code": case.category_code,
         "description": case.description,

@@ -1,4 +1,6 @@
-"""Camera findings become work orders through the same case service as every other source.
+"""Cameras in the case platform: findings become work orders through the same case service as every source.
+
+Also each camera's setup for its pipeline, calibration, and the camera layer (GeoJSON with live health).
 
 A confirmed violation near an open case of the same category (within DEDUPE_RADIUS_M metres, reported
 within DEDUPE_HOURS) adds evidence to that case instead of opening a new one. Confident findings are
@@ -60,6 +62,20 @@ def camera_setup(camera: Camera) -> dict:
     p = to_shape(camera.position)
     return {"id": camera.id, "code": camera.code, "zones": zones, "calibration": calibration,
             "position": (p.x, p.y), "fps": camera.fps, "url": camera.stream_url}
+
+
+def cameras_geojson() -> dict:
+    """Every camera with its calibration error and the live health its process publishes, as GeoJSON."""
+    from app.camera_runtime.health import read_health
+
+    cams = list(db.session.scalars(select(Camera).order_by(Camera.code)))
+    health = read_health([c.code for c in cams])
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": c.id,
+         "geometry": {"type": "Point", "coordinates": list(to_shape(c.position).coords[0])},
+         "properties": {"code": c.code, "name": c.name, "enabled": c.enabled, "heading": c.heading_deg,
+                        "fps": c.fps, "calibration_rms_m": c.calibration_rms_m, "health": health[c.code]}}
+        for c in cams]}
 
 
 def save_calibration(camera_ref: str | int, points) -> float:

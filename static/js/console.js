@@ -1,6 +1,9 @@
-/* Supervisor console: grids and cases from /api/v1 on a Leaflet map, with a list and a case panel. */
+/* Supervisor console: grids and cases from /api/v1 on a Leaflet map, with a list and a case panel, kept
+   current by the live stream; notifications of the signed-in person. Helpers come from common.js (UO). */
 (function () {
   "use strict";
+  const { esc, when, today, getJSON, postJSON, live, vocabulary } = UO;
+  const staff = !!document.getElementById("kpis");
   const mapEl = document.getElementById("map");
   const t = JSON.parse(mapEl.dataset.i18n);
   const map = L.map(mapEl, { preferCanvas: true });
@@ -17,16 +20,6 @@
     onEachFeature: (f, layer) => layer.on("click", () => showCase(f.id)),
   }).addTo(map);
 
-  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
-
-  async function getJSON(url) {
-    const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    const body = await r.json();
-    if (!r.ok) throw new Error(body.error ? body.error.message : r.statusText);
-    return body;
-  }
-
   async function loadGrids() {
     const fc = await getJSON("/api/v1/grids");
     gridLayer.addData(fc);
@@ -38,7 +31,7 @@
     const form = new FormData(document.getElementById("filters"));
     const params = new URLSearchParams({ page_size: "500" });
     const status = form.get("status");
-    params.set("status", status || "reported,verified,filed,dispatched,accepted,handling,resolved,suspended");
+    params.set("status", status || vocabulary.open.join(","));
     if (form.get("q")) params.set("q", form.get("q"));
     const fc = await getJSON("/api/v1/cases?" + params);
     caseLayer.clearLayers().addData(fc);
@@ -51,18 +44,21 @@
     }).join("");
   }
 
-  async function showCase(id) {
+  let shown = null;  // the case in the panel, refreshed when the stream says it changed
+  async function showCase(id, { pan = true } = {}) {
     const c = await getJSON(`/api/v1/cases/${id}`);
     const p = c.properties;
+    shown = c.id;
     const el = document.getElementById("case-detail");
     el.hidden = false;
-    el.innerHTML = `<button type="button" class="close" aria-label="×" onclick="this.parentNode.hidden=true">×</button><h2>${esc(p.number)} · ${esc(p.category_name)}</h2>
+    el.innerHTML = `<button type="button" class="close" aria-label="×">×</button><h2>${esc(p.number)} · ${esc(p.category_name)}</h2>
       <p><span class="badge">${esc(p.status_label)}</span> ${esc(p.address)}</p><p>${esc(p.description)}</p>
       ${p.waiting ? `<p class="muted">⏳ ${esc(p.waiting)}</p>` : ""}
       ${p.media.length ? `<div class="shots">${p.media.map((m) =>
         `<a href="${esc(m.url)}" target="_blank" rel="noopener"><img src="${esc(m.url)}" alt="${esc(m.kind)}" loading="lazy"></a>`).join("")}</div>` : ""}
       <h3>${esc(t.timeline)}</h3><ol>${p.timeline.map((e) =>
         `<li>${esc(when(e.at))} — ${esc(e.action_label)} (${esc(e.actor ? e.actor.name : e.actor_role)}) ${esc(e.note)}</li>`).join("")}</ol>`;
+    if (!pan) return;
     el.parentNode.scrollTop = 0;  // the panel, not the page
     map.panTo([c.geometry.coordinates[1], c.geometry.coordinates[0]]);
   }
@@ -97,27 +93,66 @@
 
   async function loadKpis() {
     const box = document.getElementById("kpis");
-    const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
-    const k = (await getJSON("/api/v1/kpis?from=" + encodeURIComponent(midnight.toISOString()))).summary;
+    const k = (await getJSON("/api/v1/kpis?from=" + today())).summary;  // from midnight in the district
     box.querySelectorAll("dd[data-k]").forEach((dd) => {
       const v = k[dd.dataset.k];
       dd.textContent = v == null ? "–" : ("pct" in dd.dataset ? `${(v * 100).toFixed(1)}%` : v);
     });
   }
 
+  // No inline handlers: the Content-Security-Policy allows none.
+  document.getElementById("case-detail").addEventListener("click", (e) => {
+    if (e.target.closest("button.close")) { e.currentTarget.hidden = true; shown = null; }
+  });
   document.getElementById("filters").addEventListener("change", loadCases);
   document.getElementById("filters").addEventListener("submit", (e) => { e.preventDefault(); loadCases(); });
   document.getElementById("case-list").addEventListener("click", (e) => {
     const li = e.target.closest("li[data-id]");
     if (li) showCase(li.dataset.id);
   });
-  const staff = !!document.getElementById("kpis");
+  // Notifications: mine, unread first; opening one shows its case and marks it read.
+  const notesEl = document.getElementById("notes");
+  async function loadNotes() {
+    const feed = await getJSON("/api/v1/notifications?page_size=8");
+    notesEl.querySelector("[data-unread]").textContent = feed.unread;
+    notesEl.querySelector("[data-unread]").hidden = !feed.unread;
+    notesEl.querySelector("button.all").hidden = !feed.unread;
+    notesEl.querySelector("ol").innerHTML = feed.items.length ? feed.items.map((n) =>
+      `<li data-note="${n.id}" data-case="${n.case ? n.case.id : ""}" class="${n.read_at ? "read" : "unread"}">
+        <b>${esc(n.kind_label)}</b> ${esc(n.case ? n.case.number : "")}
+        <time datetime="${esc(n.created_at)}">${esc(when(n.created_at))}</time></li>`).join("")
+      : `<li class="muted">${esc(t.no_notes)}</li>`;
+  }
+  notesEl.addEventListener("click", async (e) => {
+    if (e.target.closest("button.all")) { await postJSON("/api/v1/notifications/read-all"); loadNotes(); return; }
+    const li = e.target.closest("li[data-note]");
+    if (!li) return;
+    if (li.classList.contains("unread")) postJSON(`/api/v1/notifications/${li.dataset.note}/read`).then(loadNotes);
+    if (li.dataset.case) showCase(li.dataset.case);
+  });
+
+  // Live: a burst of changes reloads the list once; the stream replaces the old 15-second polling.
+  let pending = null;
+  const soon = (fn) => { clearTimeout(pending); pending = setTimeout(fn, 400); };
+  const refresh = () => { loadCases(); if (staff) loadKpis(); };
+  const liveEl = document.getElementById("live");
+  const source = live({
+    case: (e) => { soon(refresh); if (shown === e.case_id) showCase(e.case_id, { pan: false }); },
+    notification: () => loadNotes(),
+    resync: () => { refresh(); loadNotes(); },
+  });
+  if (source) {
+    source.onopen = () => { liveEl.className = "live on"; liveEl.textContent = t.live; };
+    source.onerror = () => { liveEl.className = "live off"; liveEl.textContent = t.reconnecting; };
+  }
+
   loadGrids().then(loadCases);
-  setInterval(loadCases, 15000);
+  loadNotes();
+  setInterval(loadCases, source ? 120000 : 15000);  // a safety net only while the stream is up
   if (staff) {
     loadWorkers(); loadKpis(); loadCameras();
     setInterval(loadWorkers, 10000);
     setInterval(loadCameras, 15000);
-    setInterval(loadKpis, 30000);
+    setInterval(loadKpis, 60000);
   }
 })();

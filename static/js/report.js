@@ -22,7 +22,7 @@
     }, () => set(pin.getLatLng()), { enableHighAccuracy: true, timeout: 8000 });
   } else if (!lat.value) { set(pin.getLatLng()); }
 
-  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  const esc = UO.esc;
   async function checkNearby() {
     const box = document.getElementById("nearby");
     const cat = form.elements.category.value;

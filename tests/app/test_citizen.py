@@ -295,3 +295,19 @@ def test_each_device_is_rate_limited_on_its_own(app, town, monkeypatch):
     codes = [submit(phone, request_id=f"a{i}").status_code for i in range(3)]
     assert codes == [303, 303, 429]
     assert submit(other, request_id="b0").status_code == 303  # same address, another phone: still served
+
+
+def test_times_are_shown_in_local_time(client, town):
+    from datetime import datetime, timedelta, timezone
+
+    token = submit(client).headers["Location"].rsplit("/", 1)[1]
+    case = db.session.scalars(db.select(Case)).one()
+    # Late evening in UTC is 01:30 the next day in Shanghai (TIMEZONE), where the district is.
+    verified = max(case.reported_at, datetime(2026, 11, 21, 17, 30, tzinfo=timezone.utc)) + timedelta(days=1)
+    verified = verified.replace(hour=17, minute=30, second=0, microsecond=0)
+    svc.verify_case(case.id, town.dispatcher, valid=True, at=verified)
+    db.session.commit()
+    page = client.get(f"/track/{token}").text
+    local = verified + timedelta(hours=8)
+    assert local.strftime("%Y-%m-%d 01:30") in page and f'datetime="{verified.isoformat()}"' in page
+    assert verified.strftime("%Y-%m-%d %H:%M") not in page

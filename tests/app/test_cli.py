@@ -31,3 +31,32 @@ def test_users_create_and_token(app):
     assert r.exit_code == 0 and r.output.strip().startswith("uo_")
     r = runner.invoke(args=["users", "create", "x", "--role", "worker", "--password", "short"])
     assert r.exit_code == 1
+
+
+def test_training_quietly_prints_one_progress_line_and_writes_under_the_project(app, synthetic_data, tmp_path,
+                                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may land in the working directory (the checkout, in real use)
+    project = tmp_path / "instance" / "runs"
+    r = app.test_cli_runner().invoke(args=["vision", "train", "--data", str(synthetic_data), "--model", "tiny",
+                                           "--epochs", "2", "--imgsz", "96", "--batch", "8", "--synthetic",
+                                           "--quiet", "--project", "instance/runs"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().split("\n")
+    assert lines[0].split("\r")[-1] == "training: epoch 2/2" and len(lines) == 2, r.output
+    assert lines[1].startswith(str(project)) and lines[1].endswith(".pt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["instance"]
+
+
+def test_two_platforms_never_share_a_redis_database(app, app_with):
+    from app.extensions import OWNER_KEY, get_redis
+
+    ours = app.config["SQLALCHEMY_DATABASE_URI"]
+    other = app_with(SQLALCHEMY_DATABASE_URI=ours.rsplit("/", 1)[0] + "/urbanops_other_demo")
+    r = app.test_cli_runner().invoke(args=["worker", "--burst"])  # claims the test Redis db for the test database
+    assert r.exit_code == 0, r.output
+    assert get_redis().get(OWNER_KEY).decode().endswith("/urbanops_test")
+    for args in (["serve-all"], ["worker", "--burst"], ["scheduler"]):  # refused before anything starts
+        with other.app_context():  # as `flask` gives each command its app's context
+            r = other.test_cli_runner().invoke(args=args)
+        assert r.exit_code == 1 and "urbanops_test" in r.output and "REDIS_URL=" in r.output, r.output
+    assert app.test_cli_runner().invoke(args=["worker", "--burst"]).exit_code == 0  # the first one keeps it

@@ -32,6 +32,10 @@ ACCESS = {
     ("GET", "/api/v1/cases/<ref>"): SIGNED_IN,
     ("GET", "/api/v1/categories"): EVERYONE,
     ("GET", "/api/v1/departments"): SIGNED_IN,
+    ("GET", "/api/v1/events/stream"): STAFF | FIELD,  # citizens and system accounts have no live stream
+    ("GET", "/api/v1/notifications"): SIGNED_IN,
+    ("POST", "/api/v1/notifications/<id:notification_id>/read"): SIGNED_IN,  # their own; another's is 404
+    ("POST", "/api/v1/notifications/read-all"): SIGNED_IN,
     ("GET", "/api/v1/grids"): EVERYONE,
     ("GET", "/api/v1/grids/lookup"): EVERYONE,
     ("GET", "/api/v1/kpis"): STAFF,
@@ -98,8 +102,8 @@ def world(town, app):
     headers[ANON] = {}
     media = case.media[0]
     values = {"code": "CAM404", "ref": str(case.id), "case_id": str(case.id), "media_id": str(media.id),
-              "fmt": "json", "rid": case.number, "digest": Path(media.public_path or "0" * 64).stem,
-              "filename": "css/app.css", "token": "unknown-token"}
+              "notification_id": "1", "fmt": "json", "rid": case.number,
+              "digest": Path(media.public_path or "0" * 64).stem, "filename": "css/app.css", "token": "unknown-token"}
     return {"headers": headers, "values": values}
 
 

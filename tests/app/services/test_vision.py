@@ -98,12 +98,13 @@ def test_startup_errors_are_clear(app, camera, tmp_path):
 def test_camera_loop_records_and_reports_health(app, camera, tmp_path):
     import threading
 
-    from app.services.cameras import _camera_loop, read_health
+    from app.camera_runtime.health import read_health
+    from app.camera_runtime.process import run_cameras
 
     video = make_video(tmp_path / "cam.avi", [Actor("exposed_garbage", 200, 250, start=3)], seconds=30, fps=5)
     camera.stream_url = str(video)
     db.session.commit()
-    _camera_loop(app, camera.id, None, None, threading.Event())  # a recording: runs to its end
+    run_cameras([camera.id], threading.Event())  # a recording: runs to its end
     assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
     health = read_health(["CAMT", "NOPE"])
     assert health["NOPE"] is None and health["CAMT"]["stopped"] and health["CAMT"]["frames_used"] == 60
@@ -114,7 +115,8 @@ def test_supervisor_runs_camera_processes_and_stops_them(app, camera, tmp_path):
     import threading
     import time
 
-    from app.services.cameras import read_health, supervise
+    from app.camera_runtime.health import read_health
+    from app.camera_runtime.supervisor import supervise
 
     make_video(tmp_path / "camera7.avi", [Actor("banner", 300, 200)], seconds=4, fps=5)
     camera.stream_url = "demo://camera/7"  # a demo camera: its video loops like a live stream
@@ -139,8 +141,8 @@ def test_supervisor_runs_camera_processes_and_stops_them(app, camera, tmp_path):
 
 
 def test_cameras_api_shows_health(client, camera):
+    from app.camera_runtime.health import write_health
     from app.models import Role
-    from app.services.cameras import write_health
     from tests.factories import make_user, token_for
 
     write_health("CAMT", {"fps": 1.0, "errors": 0, "frames_used": 3})
@@ -171,7 +173,8 @@ def test_saving_calibration_reports_the_error(client, camera):
 def test_two_cameras_in_one_batched_process(app, camera, tmp_path):
     import threading
 
-    from app.services.cameras import _camera_loop, read_health
+    from app.camera_runtime.health import read_health
+    from app.camera_runtime.process import run_cameras
 
     other = Camera(code="CAMU", name="另一路口", position=point_sql(120.015, 30.004), fps=2, calibration=CONTROL)
     db.session.add(other)
@@ -180,7 +183,7 @@ def test_two_cameras_in_one_batched_process(app, camera, tmp_path):
     other.stream_url = str(make_video(tmp_path / "b.avi", [Actor("exposed_garbage", 560, 250, start=3)],
                                       seconds=30, fps=5))
     db.session.commit()
-    _camera_loop(app, [camera.id, other.id], None, None, threading.Event())
+    run_cameras([camera.id, other.id], threading.Event())
     cases = db.session.scalars(db.select(Case).order_by(Case.camera_id)).all()
     assert [c.camera_id for c in cases] == [camera.id, other.id]
     health = read_health(["CAMT", "CAMU"])

@@ -1,0 +1,99 @@
+"""One camera process: sample each stream at its camera's fps, infer, apply the rules, record what is confirmed.
+
+A process runs one camera (its own detector with ByteTrack) or a batch of them (their changed frames share one
+detector call per round). It reconnects to streams with backoff (`vision.sources`), records findings through
+the case service, writes its health every few seconds and returns when the stop event is set (or, for a
+recording, at its end).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from flask import current_app
+
+from app.camera_runtime.config import build_detector, load_rules
+from app.camera_runtime.health import write_health
+
+log = logging.getLogger(__name__)
+HEALTH_EVERY_S = 5
+
+
+def demo_video(url: str, root: Path) -> str:
+    """demo://camera/N → the generated looping video of demo camera N (see `flask vision demo-setup`)."""
+    if url.startswith("demo://camera/"):
+        return str(root / f"camera{url.rsplit('/', 1)[1]}.avi")
+    return url
+
+
+def camera_process(camera_ids: list[int], weights: str | None, classmap: str | None, stop,
+                   config: dict | None = None) -> None:
+    """Entry point of a spawned camera process: it builds its own app (and connections), then runs its cameras."""
+    from app import create_app
+
+    app = create_app(config)
+    with app.app_context():
+        run_cameras(camera_ids, stop, weights=weights, classmap=classmap)
+
+
+def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, classmap: str | None = None) -> None:
+    """Run these cameras in this process (inside an app context) until `stop` is set or their recordings end."""
+    import torch
+
+    from app.extensions import db
+    from app.models import Camera
+    from app.services.vision import camera_setup, record_violation
+    from vision.gating import ChangeGate
+    from vision.pipeline import Pipeline, run_batched
+    from vision.rules import RuleEngine
+    from vision.sources import FrameSource, is_live
+
+    cfg = current_app.config
+    # One process per camera (or group): torch's default of a thread per core would oversubscribe.
+    torch.set_num_threads(int(cfg["VISION_THREADS"]))
+    detector = build_detector(cfg, weights, classmap, track=None if len(camera_ids) == 1 else False)
+    rules = load_rules(cfg)
+    cams = {}
+    for cid in camera_ids:
+        setup = camera_setup(db.session.get(Camera, cid))
+        url = demo_video(setup["url"], Path(cfg["DEMO_VIDEO_DIR"]))
+        demo = setup["url"].startswith("demo://")  # a generated video played as a live camera
+        cams[cid] = {
+            "setup": setup, "found": 0,
+            "pipe": Pipeline(detector, RuleEngine(rules, setup["zones"]), gate=ChangeGate(),
+                             calibration=setup["calibration"], position=setup["position"]),
+            "source": FrameSource(url, fps=setup["fps"], live=demo or is_live(url), loop=demo),
+        }
+        log.info("camera %s: running on %s at %s fps", setup["code"], url, setup["fps"])
+    db.session.remove()  # no connection held between findings
+    last_write = 0.0
+
+    def on_found(cid, f):
+        try:
+            record_violation(cid, f, detector.model_version)
+            db.session.commit()
+            cams[cid]["found"] += 1
+        except Exception:  # noqa: BLE001 - one failed write must not stop the camera
+            db.session.rollback()
+            log.exception("camera %s: could not record a finding", cams[cid]["setup"]["code"])
+        finally:
+            db.session.remove()
+
+    def report(**extra):
+        for c in cams.values():
+            write_health(c["setup"]["code"], {**c["source"].health.as_dict(), "inferred": c["pipe"].inferred,
+                                              "findings": c["found"], "model": detector.model_version,
+                                              "batched_with": len(cams), "at": time.time(), **extra})
+
+    def stopping() -> bool:
+        nonlocal last_write
+        if time.monotonic() - last_write > HEALTH_EVERY_S:
+            last_write = time.monotonic()
+            report()
+        return stop.is_set()
+
+    run_batched([(cid, c["pipe"], c["source"].frames(stop=stopping)) for cid, c in cams.items()], detector,
+                on_found, stop=stopping)
+    report(stopped=True)

@@ -1,0 +1,79 @@
+"""Starting, watching and stopping the camera processes: one spawned process per camera or batch of cameras.
+
+`run` is what `flask vision run` calls: it chooses the cameras, checks the detector once in this process (a
+bad weights file is one clear error, not one per child), stops everything on SIGTERM or Ctrl-C through one
+stop event, and restarts a crashed process with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import signal
+import time
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.camera_runtime.config import RuntimeConfigError, build_detector
+from app.camera_runtime.process import camera_process
+
+log = logging.getLogger(__name__)
+
+
+def enabled_cameras(codes: tuple[str, ...] = ()) -> list[tuple[int, str]]:
+    """(id, code) of the named cameras, or of every enabled one; unknown codes or none at all are errors."""
+    from app.extensions import db
+    from app.models import Camera
+
+    q = select(Camera.id, Camera.code).where(Camera.code.in_(codes)) if codes else \
+        select(Camera.id, Camera.code).where(Camera.enabled.is_(True))
+    found = [tuple(row) for row in db.session.execute(q.order_by(Camera.code))]
+    if missing := set(codes) - {code for _, code in found}:
+        raise RuntimeConfigError(f"unknown camera(s): {sorted(missing)}")
+    if not found:
+        raise RuntimeConfigError("no enabled cameras")
+    return found
+
+
+def run(cameras: list[tuple[int, str]], weights: str | None = None, classmap: str | None = None,
+        batch: int = 1) -> None:
+    """Run these cameras (from `enabled_cameras`) until SIGTERM or Ctrl-C; call inside an app context."""
+    build_detector(current_app.config, weights, classmap)  # fail now, clearly, rather than in every child
+    stop = mp.get_context("spawn").Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    # The children get this app's settings (they are spawned, not forked).
+    config = {k: v for k, v in current_app.config.items() if k.isupper()}
+    supervise([cid for cid, _ in cameras], weights, classmap, config=config, stop=stop, batch=batch)
+
+
+def supervise(camera_ids: list[int], weights: str | None, classmap: str | None, config: dict | None = None,
+              stop=None, batch: int = 1) -> None:
+    """Run the cameras — one process per `batch` of them — until `stop` is set; restart crashed ones."""
+    ctx = mp.get_context("spawn")  # no forked CUDA/DB state in the children
+    stop = stop or ctx.Event()
+    groups = {i: camera_ids[k:k + batch] for i, k in enumerate(range(0, len(camera_ids), max(1, batch)))}
+    procs = {}
+
+    def start(gid):
+        p = ctx.Process(target=camera_process, args=(groups[gid], weights, classmap, stop, config), daemon=False,
+                        name=f"cameras-{'-'.join(map(str, groups[gid]))}")
+        p.start()
+        procs[gid] = p
+
+    for gid in groups:
+        start(gid)
+    backoff = {gid: 1.0 for gid in groups}
+    while not stop.is_set():
+        time.sleep(1)
+        for gid, p in list(procs.items()):
+            if not p.is_alive() and not stop.is_set():
+                log.warning("camera process %s exited with %s; restarting in %.0f s", gid, p.exitcode, backoff[gid])
+                time.sleep(backoff[gid])
+                backoff[gid] = min(backoff[gid] * 2, 60)
+                start(gid)
+    for p in procs.values():
+        p.join(timeout=15)
+        if p.is_alive():
+            p.terminate()

@@ -1,0 +1,112 @@
+"""The platform's one vocabulary: what people read for each status, action, role, waiting reason, photo kind and
+notification kind, keyed by the enums, with the open/done status sets of `dispatch.lifecycle`; and all of it,
+translated, for pages and scripts.
+
+Every template, serializer, error message and script takes its labels from here (`as_json` is what the
+pages hand to their JavaScript), so a word is changed once and nothing spells a status list of its own.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from app.models.cases import MediaKind
+from app.models.dispatching import NotificationKind
+from app.models.people import Role
+from dispatch import routing
+from dispatch.lifecycle import DONE_STATUSES, OPEN_STATUSES, Action, CaseStatus
+
+S, A = CaseStatus, Action
+
+
+STATUS_LABELS: dict[CaseStatus, object] = {
+    S.REPORTED: _l("reported"),
+    S.VERIFIED: _l("verified"),
+    S.FILED: _l("filed"),
+    S.DISPATCHED: _l("dispatched"),
+    S.ACCEPTED: _l("accepted"),
+    S.HANDLING: _l("being handled"),
+    S.RESOLVED: _l("resolved, awaiting check"),
+    S.CLOSED: _l("closed"),
+    S.SUSPENDED: _l("suspended"),
+    S.INVALID: _l("invalid"),
+    S.VOID: _l("void"),
+    S.MERGED: _l("merged"),
+}
+
+ACTION_LABELS: dict[Action, object] = {
+    A.REPORT: _l("report"),
+    A.VERIFY: _l("verify"),
+    A.INVALIDATE: _l("mark invalid"),
+    A.FILE: _l("file"),
+    A.DISPATCH: _l("dispatch"),
+    A.ACCEPT: _l("accept"),
+    A.HANDLE: _l("start handling"),
+    A.FEEDBACK: _l("give feedback"),
+    A.CHECK_PASS: _l("pass the check"),
+    A.CHECK_FAIL: _l("fail the check"),
+    A.EVALUATE: _l("evaluate"),
+    A.REOPEN: _l("reopen"),
+    A.RETURN: _l("return"),
+    A.REQUEST_DELAY: _l("request a delay"),
+    A.APPROVE_DELAY: _l("approve a delay"),
+    A.REJECT_DELAY: _l("reject a delay"),
+    A.SUSPEND: _l("suspend"),
+    A.RESUME: _l("resume"),
+    A.VOID: _l("void"),
+    A.MERGE: _l("merge"),
+    A.ADD_EVIDENCE: _l("add evidence"),
+    A.ESCALATE: _l("escalate"),
+    A.ASSIGN_CHECK: _l("assign the check"),
+}
+
+ROLE_LABELS: dict[Role, object] = {
+    Role.CITIZEN: _l("citizen"),
+    Role.WORKER: _l("grid worker"),
+    Role.HANDLER: _l("department handler"),
+    Role.DISPATCHER: _l("dispatcher"),
+    Role.SUPERVISOR: _l("supervisor"),
+    Role.ADMIN: _l("administrator"),
+    Role.SYSTEM: _l("system"),
+}
+
+# Why a filed case is still waiting for a worker; the keys are what `dispatch.routing` records.
+WAITING_LABELS: dict[str, object] = {
+    routing.WAIT_BUSY: _l("Every eligible worker nearby is busy; it waits for the next round."),
+    routing.WAIT_FULL: _l("Every worker on duty is at capacity."),
+    routing.WAIT_QUEUE: _l("Queued behind more urgent cases."),
+    routing.WAIT_NO_WORKER: _l("No worker on duty nearby has the skill and room for it."),
+    routing.WAIT_OUTSIDE: _l("No eligible worker near this place."),
+}
+
+PHOTO_LABELS: dict[MediaKind, object] = {
+    MediaKind.EVIDENCE: _l("As reported"),
+    MediaKind.BEFORE: _l("Before handling"),
+    MediaKind.AFTER: _l("After handling"),
+    MediaKind.CHECK: _l("On-site check"),
+}
+
+NOTIFICATION_LABELS: dict[NotificationKind, object] = {
+    NotificationKind.TASK: _l("New task"),
+    NotificationKind.WARNING: _l("Deadline near"),
+    NotificationKind.OVERDUE: _l("Overdue"),
+    NotificationKind.CHECK: _l("Check to do"),
+    NotificationKind.OFFER_EXPIRED: _l("Offer not accepted in time"),
+}
+
+def label(table: dict, key) -> str:
+    """The translated label of `key` (an enum member or its value: a StrEnum hashes as its value) in `table`."""
+    return str(table.get(key, key))
+
+
+def as_json() -> dict:
+    """Every label in the current language, keyed by value, and the open/done sets: what pages give their scripts."""
+    return {
+        "status": {s.value: str(t) for s, t in STATUS_LABELS.items()},
+        "action": {a.value: str(t) for a, t in ACTION_LABELS.items()},
+        "role": {r.value: str(t) for r, t in ROLE_LABELS.items()},
+        "photo": {k.value: str(t) for k, t in PHOTO_LABELS.items()},
+        "notification": {k.value: str(t) for k, t in NOTIFICATION_LABELS.items()},
+        "open": [s.value for s in OPEN_STATUSES],
+        "done": [s.value for s in DONE_STATUSES],
+    }
