@@ -10,9 +10,11 @@ from the web server:
 - on web:  the streams opened on the same 2 sync workers (what serving the stream like any route would do);
            only 4 streams, since each holds a whole worker
 
-Per set-up and repetition it prints web requests/s with the streams open ÷ with none open (measured in the same
-run), and for the events published meanwhile (`app.domain_events.publish`, `--events` spread over the phase):
-the share delivered to every open stream and the delivery delay (p50, p95). Only 127.0.0.1 is contacted; every
+Per set-up and repetition it prints how many streams the server took within 5 s ("served"), web requests/s
+with the streams open ÷ with none open (measured in the same run, just before), and for the events published
+meanwhile (`app.domain_events.publish`, `--events` spread over the phase, every one to every stream): the share
+delivered, the delivery delay (p50, p95) and the stream server's CPU per delivered event. The bench's own
+reader threads share the machine's cores. Only 127.0.0.1 is contacted; every
 loop is bounded in time.
 """
 
@@ -90,6 +92,20 @@ def serve(apart: bool) -> list[subprocess.Popen]:
     return procs
 
 
+def server_cpu(port: int) -> float:
+    """CPU seconds so far of the gunicorn processes listening on `port` (Linux /proc)."""
+    tick, used = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if b"gunicorn" in cmd and f"127.0.0.1:{port}".encode() in cmd:
+            used += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return used
+
+
 def stop(procs: list[subprocess.Popen]) -> None:
     """Terminate the servers and wait for them."""
     for p in procs:
@@ -104,21 +120,23 @@ def stop(procs: list[subprocess.Popen]) -> None:
 class Stream(threading.Thread):
     """One open event stream; records when each bench event arrived (by its number) and its delay."""
 
-    def __init__(self, port: int, token: str, until: float):
+    def __init__(self, port: int, token: str, done: threading.Event):
         super().__init__(daemon=True)
-        self.port, self.token, self.until = port, token, until
+        self.port, self.token, self.done = port, token, done
         self.delays: dict[str, float] = {}
         self.connected = threading.Event()
 
     def run(self):
-        """Read the stream until `until` (or until the server ends it)."""
+        """Read the stream until the phase is done (or the server ends it)."""
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=max(1.0, self.until - time.time()))
+            # The socket timeout outlasts a heartbeat (1 s) but not the phase: a stream still waiting to be
+            # served gives up, as a browser would not, but the bench must end.
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             conn.request("GET", "/api/v1/events/stream", headers={"Authorization": f"Bearer {self.token}"})
             resp = conn.getresponse()
             self.connected.set()
-            while time.time() < self.until:
-                line = resp.fp.readline()
+            while not self.done.is_set():
+                line = resp.readline()  # through http.client: chunked encoding is decoded
                 if not line:
                     return
                 if line.startswith(b"data: "):
@@ -127,8 +145,6 @@ class Stream(threading.Thread):
                     self.delays[event["number"]] = time.time() - sent
         except OSError:
             return
-        finally:
-            self.connected.set()
 
 
 def read_me(port: int, token: str, until: float, counts: list) -> None:
@@ -151,14 +167,17 @@ def phase(app, token: str, stream_port: int, n_streams: int, seconds: float, n_e
     """Web requests/s and event delivery with `n_streams` open (none: the baseline)."""
     from app.domain_events import DomainEvent, publish
 
-    until = time.time() + seconds + 3
-    streams = [Stream(stream_port, token, until) for _ in range(n_streams)]
+    done = threading.Event()
+    streams = [Stream(stream_port, token, done) for _ in range(n_streams)]
     for s in streams:
         s.start()
+    connect_by = time.time() + 5
     for s in streams:
-        s.connected.wait(10)
+        s.connected.wait(max(0.0, connect_by - time.time()))
+    served = sum(s.connected.is_set() for s in streams)
     time.sleep(0.5)
     counts: list[int] = []
+    cpu_before = server_cpu(stream_port)
     end = time.time() + seconds
     readers = [threading.Thread(target=read_me, args=(WEB, token, end, counts)) for _ in range(8)]
     for r in readers:
@@ -176,9 +195,15 @@ def phase(app, token: str, stream_port: int, n_streams: int, seconds: float, n_e
     for r in readers:
         r.join()
     time.sleep(1)
+    stream_cpu = server_cpu(stream_port) - cpu_before  # "on web": the web server's, requests included
+    done.set()
     delays = [s.delays[n] for s in streams for n in sent if n in s.delays]
     expected = len(sent) * len(streams)
-    return {"rps": sum(counts) / seconds, "delivered": len(delays) / expected if expected else None,
+    for s in streams:
+        s.join(35)
+    return {"rps": sum(counts) / seconds, "served": served,
+            "cpu_us": stream_cpu / len(delays) * 1e6 if delays and stream_port == STREAM else None,
+            "delivered": len(delays) / expected if expected else None,
             "p50_ms": statistics.median(delays) * 1000 if delays else None,
             "p95_ms": statistics.quantiles(delays, n=20)[18] * 1000 if len(delays) >= 20 else None}
 
@@ -195,8 +220,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     app = make_app()
     token = setup(app)
-    print(f"{'set-up':<10}{'streams':>8}{'web /me per s':>15}{'÷ none open':>13}{'delivered':>11}"
-          f"{'p50 ms':>9}{'p95 ms':>9}")
+    print(f"{'set-up':<10}{'streams':>8}{'served':>8}{'events/s':>9}{'web /me per s':>15}{'÷ none open':>13}"
+          f"{'delivered':>11}{'p50 ms':>9}{'p95 ms':>9}{'µs CPU/delivery':>17}")
     for apart in (True, False):
         n = args.streams if apart else 4
         procs = serve(apart)
@@ -205,9 +230,11 @@ def main() -> None:
                 base = phase(app, token, STREAM if apart else WEB, 0, args.seconds, 0, rng)
                 got = phase(app, token, STREAM if apart else WEB, n, args.seconds, args.events, rng)
                 fmt = lambda v, f: "–" if v is None else format(v, f)  # noqa: E731
-                print(f"{'apart' if apart else 'on web':<10}{n:>8}{got['rps']:>15.1f}"
+                print(f"{'apart' if apart else 'on web':<10}{n:>8}{got['served']:>8}{args.events / args.seconds:>9.1f}"
+                      f"{got['rps']:>15.1f}"
                       f"{got['rps'] / base['rps'] if base['rps'] else 0:>13.2f}{fmt(got['delivered'], '.3f'):>11}"
-                      f"{fmt(got['p50_ms'], '.1f'):>9}{fmt(got['p95_ms'], '.1f'):>9}", flush=True)
+                      f"{fmt(got['p50_ms'], '.1f'):>9}{fmt(got['p95_ms'], '.1f'):>9}{fmt(got['cpu_us'], '.0f'):>17}",
+                      flush=True)
         finally:
             stop(procs)
 
