@@ -112,45 +112,22 @@ def serve(model: str) -> list[subprocess.Popen]:
     photos = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--queues", "media",
                                "--nice", "10"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
-            conn.request("GET", "/api/v1/categories")
-            if conn.getresponse().status == 200:
-                return [web, photos]
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"gunicorn ({model}) did not start")
+    from bench.world import wait_until_serving
+
+    wait_until_serving(PORT)
+    return [web, photos]
 
 
 def cpu_seconds() -> dict[str, float]:
-    """CPU time so far of the web server's processes and of the bench database's backends (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = {"web": 0.0, "db": 0.0}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    """CPU time so far of the web server's processes and of the bench database's backends."""
+    from bench.world import cpu_seconds as by_name
+
+    def classify(cmd: bytes) -> str | None:
         if b"gunicorn" in cmd and f"127.0.0.1:{PORT}".encode() in cmd:
-            out["web"] += used
-        elif cmd.startswith(b"postgres:") and b"urbanops_bench" in cmd:
-            out["db"] += used
-    return out
+            return "web"
+        return "db" if cmd.startswith(b"postgres:") and b"urbanops_bench" in cmd else None
 
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    """Terminate the servers and wait for them."""
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    return {"web": 0.0, "db": 0.0} | by_name(classify)
 
 
 def multipart(fields: dict, photo: bytes) -> tuple[bytes, str]:
@@ -293,6 +270,8 @@ def main() -> None:
     ap.add_argument("--phases", default="json,photo,mixed")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    from bench.world import stop
+
     results: dict = {}
     for model in args.models.split(","):
         world = setup(args.seed)  # a fresh database per model: no backlog or table growth carried over

@@ -77,44 +77,19 @@ def serve(apart: bool) -> list[subprocess.Popen]:
         cmds.append(stream_server_command("127.0.0.1", STREAM, 256))
     procs = [subprocess.Popen(c, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for c in cmds]
+    from bench.world import wait_until_serving
+
     for port in [WEB] + ([STREAM] if apart else []):
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/api/v1/categories")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            raise SystemExit(f"server on {port} did not start")
+        wait_until_serving(port)
     return procs
 
 
 def server_cpu(port: int) -> float:
-    """CPU seconds so far of the gunicorn processes listening on `port` (Linux /proc)."""
-    tick, used = os.sysconf("SC_CLK_TCK"), 0.0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if b"gunicorn" in cmd and f"127.0.0.1:{port}".encode() in cmd:
-            used += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-    return used
+    """CPU seconds so far of the gunicorn processes listening on `port`."""
+    from bench.world import cpu_seconds
 
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    """Terminate the servers and wait for them."""
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    mark = f"127.0.0.1:{port}".encode()
+    return cpu_seconds(lambda cmd: "server" if b"gunicorn" in cmd and mark in cmd else None).get("server", 0.0)
 
 
 class Stream(threading.Thread):
@@ -217,6 +192,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    from bench.world import stop
+
     rng = random.Random(args.seed)
     app = make_app()
     token = setup(app)
