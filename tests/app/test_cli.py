@@ -60,3 +60,15 @@ def test_two_platforms_never_share_a_redis_database(app, app_with):
             r = other.test_cli_runner().invoke(args=args)
         assert r.exit_code == 1 and "urbanops_test" in r.output and "REDIS_URL=" in r.output, r.output
     assert app.test_cli_runner().invoke(args=["worker", "--burst"]).exit_code == 0  # the first one keeps it
+
+
+def test_the_demo_ends_with_where_to_go_and_who_to_be(app):
+    from app.cli import banner
+
+    text = banner("http://127.0.0.1:5010", ["web", "stream"], "instance/logs/5010", demo=True)
+    assert "http://127.0.0.1:5010" in text and "http://127.0.0.1:5010/report" in text
+    for account in ("admin", "supervisor", "dispatcher", "w01", "h-san", "citizen1"):
+        assert f"    {account} " in text
+    assert "demo1234" in text and "instance/logs/5010/{web,stream}.log" in text
+    plain = banner("http://127.0.0.1:8000", ["web"], None, demo=False)
+    assert "dispatcher" not in plain and "Logs" not in plain
