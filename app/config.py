@@ -77,6 +77,7 @@ class Config:
     DEMO_MODE = _env("DEMO_MODE", "0") == "1"
     # Routing weights as JSON, e.g. {"lateness": 6, "neighbour": 20}; see dispatch/routing.py.
     DISPATCH_WEIGHTS = _env("DISPATCH_WEIGHTS", "{}")
+    ARRIVE_RADIUS_M = float(_env("ARRIVE_RADIUS_M", "150"))  # starting work farther from the case needs a reason
     ACCEPT_TIMEOUT_MIN = float(_env("ACCEPT_TIMEOUT_MIN", "15"))  # offer not accepted → next best worker
     WARN_SHARE = float(_env("WARN_SHARE", "0.8"))  # share of the handling limit that triggers a warning
 

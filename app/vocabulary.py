@@ -86,6 +86,13 @@ PHOTO_LABELS: dict[MediaKind, object] = {
     MediaKind.CHECK: _l("On-site check"),
 }
 
+# What a field task asks of its person (the kinds of `app.services.inspector.Task`).
+TASK_LABELS: dict[str, object] = {
+    "handle": _l("Handle"),
+    "verify": _l("Verify"),
+    "check": _l("Check"),
+}
+
 NOTIFICATION_LABELS: dict[NotificationKind, object] = {
     NotificationKind.TASK: _l("New task"),
     NotificationKind.WARNING: _l("Deadline near"),
@@ -107,6 +114,7 @@ def as_json() -> dict:
         "role": {r.value: str(t) for r, t in ROLE_LABELS.items()},
         "photo": {k.value: str(t) for k, t in PHOTO_LABELS.items()},
         "notification": {k.value: str(t) for k, t in NOTIFICATION_LABELS.items()},
+        "task": {k: str(t) for k, t in TASK_LABELS.items()},
         "open": [s.value for s in OPEN_STATUSES],
         "done": [s.value for s in DONE_STATUSES],
     }

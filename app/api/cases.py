@@ -16,7 +16,7 @@ from app.api.serializers import case_detail, case_feature
 from app.auth import request_scope, roles_required
 from app.errors import Forbidden, NotFound
 from app.extensions import db, limiter
-from app.inputs import BBOX, CASE_REF_PATTERN, LAT, LON, Field, bbox_arg, parse, photos
+from app.inputs import BBOX, CASE_REF_PATTERN, LAT, LON, Field, bbox_arg, optional, parse, photos
 from app.models import Case, Grid, Media, Role
 from app.models.cases import Source
 from app.models.people import STAFF_ROLES
@@ -65,7 +65,9 @@ VERBS: dict[str, Verb] = {
     "dispatch": Verb(svc.dispatch_case, A.DISPATCH, [_id("assignee_id"), _id("department_id"), _note],
                      "派遣 dispatch to a worker or a department"),
     "accept": Verb(svc.accept_case, A.ACCEPT, [_note], "接单 accept"),
-    "handle": Verb(svc.handle_case, A.HANDLE, [_note], "处置 start handling on site (before-photos)", photos=True),
+    "handle": Verb(svc.handle_case, A.HANDLE, [_note, optional(LON), optional(LAT), Field(
+        "reason", str, description="why work starts farther than ARRIVE_RADIUS_M from the case", max_length=500)],
+        "处置 arrived: start handling on site (before-photos; the device's position)", photos=True),
     "feedback": Verb(svc.feedback_case, A.FEEDBACK, [_note], "反馈 feedback with after-photos", photos=True),
     "check": Verb(svc.check_case, A.CHECK_PASS, [Field("passed", bool, True), _note],
                   "核查 check: pass closes, fail reworks", photos=True),
@@ -82,6 +84,13 @@ VERBS: dict[str, Verb] = {
     "merge": Verb(svc.merge_case, A.MERGE, [_into, _note], "merge a duplicate into another case"),
     "evidence": Verb(svc.add_evidence, A.ADD_EVIDENCE, [_note], "add photos to an open case", photos=True),
 }
+
+# Every verb may carry these (the inspectors' app always does): sent once, on the case as the sender saw it.
+OFFLINE_FIELDS = [
+    _id("base_version", description="the case's `version` when the action was decided; 409 if others changed it"),
+    Field("action_key", str, description="idempotency key: the same key again returns the case, applied once",
+          max_length=64, pattern=r"[A-Za-z0-9_.:\-]{8,64}"),
+]
 
 CATEGORY = Field("category", str, True, "category code", max_length=40)
 
@@ -177,12 +186,14 @@ def case_verb(case_id: int, verb: str):
     if spec is None:
         raise NotFound(_l("Unknown action: %(verb)s"), verb=verb)
     policy.check_role(current_user, spec.action)
-    args = parse(spec.fields) | spec.fixed
+    args = parse(spec.fields + OFFLINE_FIELDS) | spec.fixed
     if spec.photos:
         args["photos"] = photos()
-    case = spec.func(case_id, current_user, **args)
+    case, applied = svc.perform(spec.func, case_id, current_user, **args)
     db.session.commit()  # the follow-ups (dispatch round, check task, learning) run after it: app/domain_events.py
-    return jsonify(case_detail(case, current_user, svc.timeline(case)))
+    body = case_detail(case, current_user, svc.timeline(case))
+    body["properties"]["applied"] = applied  # false: this action key was applied before; nothing was done again
+    return jsonify(body)
 
 
 @bp.get("/media/<id:media_id>")

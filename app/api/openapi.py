@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from app.api import bp
-from app.api.cases import LIST_FILTERS, REPORT_FIELDS, VERBS
+from app.api.cases import LIST_FILTERS, OFFLINE_FIELDS, REPORT_FIELDS, VERBS
 from app.api.live import FEED_FIELDS
 from app.api.reference import BBOX_FIELDS, DUTY_FIELDS, KPI_FIELDS, NEARBY_FIELDS, POSITION_FIELDS
 from app.inputs import CASE_REF_PATTERN, Field
@@ -84,6 +84,7 @@ def build_spec() -> dict:
         "/workers": {"get": _op("Field workers with position, duty and open tasks (GeoJSON)")},
         "/nearby": {"get": _op("Open cases of a category within 100 m", secured=False, params=_q(NEARBY_FIELDS))},
         "/me": {"get": _op("The signed-in user")},
+        "/me/tasks": {"get": _op("My tasks (handle, verify, check) in the order of today's route (GeoJSON)")},
         "/me/position": {"post": _op("Report the device's position", body=_schema(POSITION_FIELDS))},
         "/me/duty": {"post": _op("Go on or off duty", body=_schema(DUTY_FIELDS))},
         "/openapi.json": {"get": _op("This document", secured=False)},
@@ -102,7 +103,7 @@ def build_spec() -> dict:
         "/notifications/read-all": {"post": _op("Mark all my notifications read")},
     }
     for name, verb in VERBS.items():
-        op = _op(verb.summary, body=_schema(verb.fields, verb.photos), params=[case_id])
+        op = _op(verb.summary, body=_schema(verb.fields + OFFLINE_FIELDS, verb.photos), params=[case_id])
         op["responses"]["404"] = _ERR
         op["responses"]["409"] = {**_ERR, "description": "the case's status does not allow this action"}
         paths[f"/cases/{{case_id}}/{name}"] = {"post": op}

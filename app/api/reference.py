@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from app.api import bp
 from app.api.cases import ANY_USER, CATEGORY
-from app.api.serializers import category_json, me_json
+from app.api.serializers import category_json, me_json, task_json
 from app.auth import roles_required
 from app.extensions import db
 from app.inputs import BBOX, LAT, LON, Field, bbox_arg, parse
 from app.models import Department, Role
-from app.services import catalog, grids, kpis, users
+from app.services import catalog, grids, inspector, kpis, users
 
 POSITION_FIELDS = [LON, LAT]
 DUTY_FIELDS = [Field("on_duty", bool, True)]
@@ -122,3 +122,12 @@ def my_duty():
     users.set_on_duty(current_user, parse(DUTY_FIELDS)["on_duty"])
     db.session.commit()
     return jsonify(me_json(current_user))
+
+
+@bp.get("/me/tasks")
+@roles_required(*inspector.FIELD_ROLES)
+def my_tasks():
+    """My open tasks (handle, verify, check) as GeoJSON, in the order of today's route, nearest deadline first."""
+    tasks = inspector.my_tasks(current_user)
+    return jsonify({"type": "FeatureCollection", "features": [task_json(t) for t in tasks],
+                    "routed": any(t.route_position for t in tasks)})

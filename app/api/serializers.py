@@ -11,7 +11,7 @@ from geoalchemy2.shape import to_shape
 from app.models import Case, CaseEvent, Category, Media, Notification, Role, User
 from app.models.people import STAFF_ROLES
 from app.models.types import utcnow
-from app.vocabulary import ACTION_LABELS, NOTIFICATION_LABELS, STATUS_LABELS, WAITING_LABELS, label
+from app.vocabulary import ACTION_LABELS, NOTIFICATION_LABELS, STATUS_LABELS, TASK_LABELS, WAITING_LABELS, label
 from dispatch.lifecycle import PHASE_OF, CaseStatus, allowed_actions
 
 
@@ -56,6 +56,7 @@ def category_json(cat: Category) -> dict:
         "time_basis": cat.time_basis.value,
         "department_type": cat.department_type,
         "allow_outside_grid": cat.allow_outside_grid,
+        "fix_on_site": cat.fix_on_site,
     }
 
 
@@ -156,6 +157,7 @@ def case_detail(case: Case, viewer: User, events: list[CaseEvent]) -> dict:
             "waiting": label(WAITING_LABELS, (case.extra or {}).get("waiting"))
             if case.status is CaseStatus.FILED and (case.extra or {}).get("waiting") else None,
             "allowed_actions": [a.value for a in allowed_actions(case.status)],
+            "version": max((e.id for e in events), default=0),  # sent back as base_version with an action
             "media": [media_json(m) for m in case.media],
             "timeline": [event_json(e) for e in events],
         }
@@ -188,3 +190,18 @@ def notification_json(row: Notification) -> dict:
         "case": {"id": row.case_id, "number": (row.data or {}).get("number")} if row.case_id else None,
         "data": row.data, "created_at": iso(row.created_at), "read_at": iso(row.read_at),
     }
+
+
+def task_json(task) -> dict:
+    """One field task (`app.services.inspector.Task`): the case as the field app lists it, never the contact."""
+    out = case_feature(task.case)
+    out["properties"].update({
+        "task": task.kind, "task_label": label(TASK_LABELS, task.kind), "version": task.version,
+        "description": task.case.description, "media": [media_json(m) for m in task.case.media],
+        "distance_m": None if task.distance_m is None else round(task.distance_m),
+        "due_at": iso(task.due_at), "share_left": None if task.share_left is None else round(task.share_left, 3),
+        "route": task.route_position, "arrive_in_s": task.arrive_in_s,
+        "allowed_actions": [a.value for a in allowed_actions(task.case.status)],
+        "fix_on_site": task.case.category.fix_on_site,
+    })
+    return out

@@ -122,8 +122,10 @@ class CaseEvent(db.Model):
     """One transition; `hash` = sha256(prev_hash + canonical row), chained over the events of its case."""
 
     __tablename__ = "case_events"
-    # A case's chain in order: its timeline, its latest event (anchors) and the verification walk.
-    __table_args__ = (sa.Index("ix_case_events_case_id_id", "case_id", "id"),)
+    # A case's chain in order: its timeline, its latest event (anchors) and the verification walk. An action sent
+    # again by the app (offline replay) carries the key it was first sent with: applied once per actor.
+    __table_args__ = (sa.Index("ix_case_events_case_id_id", "case_id", "id"),
+                      sa.UniqueConstraint("actor_id", "client_action_id", name="uq_case_events_action_key"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="RESTRICT"))
     action: Mapped[Action] = mapped_column(enum_column(Action))
@@ -136,6 +138,7 @@ class CaseEvent(db.Model):
     data: Mapped[dict] = mapped_column(JSONB, default=dict)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    client_action_id: Mapped[str | None] = mapped_column(sa.String(64))  # the app's idempotency key
     case: Mapped[Case] = relationship(back_populates="events")
     actor = relationship("User")
     media: Mapped[list[Media]] = relationship(back_populates="event", order_by="Media.id")

@@ -37,6 +37,7 @@ class Category(db.Model):
     time_basis: Mapped[TimeBasis] = mapped_column(enum_column(TimeBasis), default=TimeBasis.WORKING)
     department_type: Mapped[str] = mapped_column(sa.String(32))
     allow_outside_grid: Mapped[bool] = mapped_column(default=False)
+    fix_on_site: Mapped[bool] = mapped_column(default=False, server_default=sa.false())  # 即时处置 by an inspector
     active: Mapped[bool] = mapped_column(default=True)
     # Category-specific questions (Open311 attributes): [{code, description, datatype, required, values}]
     attributes: Mapped[list] = mapped_column(sa.JSON, default=list, server_default=sa.text("'[]'"))

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -330,13 +330,32 @@ def accept_case(case_id: int, actor: User, *, note: str = "", at=None) -> Case:
     return case
 
 
-def handle_case(case_id: int, actor: User, *, note: str = "", photos=(), at=None) -> Case:
-    """处置: the assignee is on site and starts work (optional before-photos)."""
+def handle_case(case_id: int, actor: User, *, note: str = "", photos=(), lon=None, lat=None, reason: str = "",
+                at=None) -> Case:
+    """处置: the assignee is on site and starts work (optional before-photos).
+
+    With the device's position, farther than ARRIVE_RADIUS_M from the case needs a reason (recorded).
+    """
     at = at or utcnow()
     case = _begin(case_id, actor, A.HANDLE)
+    data = {}
+    if lon is not None and lat is not None:
+        lon, lat = parse_lonlat(lon, lat)
+        distance = db.session.execute(_DISTANCE_M, {"id": case.id, "lon": lon, "lat": lat}).scalar_one()
+        data = {"position": [lon, lat], "distance_m": round(distance)}
+        if distance > current_app.config["ARRIVE_RADIUS_M"]:
+            reason = _text(reason, 500)
+            if not reason:
+                raise ValidationError(_l("You are %(m)d m from the case; please say why you start from here."),
+                                      m=round(distance), details={"reason": "too_far", "distance_m": round(distance)})
+            data["far_reason"] = reason
     media = _photos(photos, MediaKind.BEFORE, actor)
-    _apply(case, A.HANDLE, actor, at=at, note=_text(note, MAX_NOTE), media=media)
+    _apply(case, A.HANDLE, actor, at=at, note=_text(note, MAX_NOTE), media=media, data=data)
     return case
+
+
+_DISTANCE_M = text("SELECT ST_Distance(location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) "
+                   "FROM cases WHERE id = :id")
 
 
 def feedback_case(case_id: int, actor: User, *, note: str = "", photos=(), at=None) -> Case:
@@ -542,6 +561,67 @@ def add_evidence(case_id: int, actor: User | None, *, photos=(), note: str = "",
     _apply(case, A.ADD_EVIDENCE, actor, at=at, note=note, media=media, data=data,
            role=None if actor else "citizen")
     return case
+
+
+# News about a case that leaves an inspector's pending action as valid as it was.
+_NOT_CONFLICTING = (A.ADD_EVIDENCE, A.ESCALATE)
+
+
+def perform(verb, case_id: int, actor: User, *, base_version: int | None = None, action_key: str | None = None,
+            **args) -> tuple[Case, bool]:
+    """Run `verb` as sent by an app that may have been offline; returns (case, applied).
+
+    `action_key`: the same key from the same actor applies once — a resend answers the case as it is.
+    `base_version`: the case's version (its latest event id) when the sender decided; if anyone else changed it
+    since (reassigned, returned, checked …), the action is refused as stale with what happened, never applied
+    on a case the sender did not see.
+    """
+    if action_key is None and base_version is None:
+        return verb(case_id, actor, **args), True
+    case = _lock(case_id)  # first: a resend racing its original waits here and then finds it done
+    if action_key is not None:
+        done = db.session.scalars(select(CaseEvent.case_id).where(
+            CaseEvent.actor_id == actor.id, CaseEvent.client_action_id == action_key)).first()
+        if done is not None:
+            if done != case.id:
+                raise Conflict(_l("This action key was already used for another case."),
+                               details={"reason": "key_reused"})
+            return case, False
+    head = db.session.scalar(select(func.max(CaseEvent.id)).where(CaseEvent.case_id == case.id)) or 0
+    if base_version is not None and base_version < head:
+        _refuse_if_changed(case, actor, base_version)
+    case = verb(case_id, actor, **args)
+    if action_key is not None:
+        db.session.flush()
+        mine = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.id > head,
+                                                          CaseEvent.actor_id == actor.id)
+                                  .order_by(CaseEvent.id.desc())).first()
+        if mine is not None:
+            mine.client_action_id = action_key
+    return case, True
+
+
+def _refuse_if_changed(case: Case, actor: User, base_version: int) -> None:
+    from app.vocabulary import ACTION_LABELS, label
+
+    changes = db.session.execute(
+        select(CaseEvent.id, CaseEvent.action, CaseEvent.at, User.display_name)
+        .outerjoin(User, User.id == CaseEvent.actor_id)
+        .where(CaseEvent.case_id == case.id, CaseEvent.id > base_version,
+               CaseEvent.actor_id.is_distinct_from(actor.id), CaseEvent.action.not_in(_NOT_CONFLICTING))
+        .order_by(CaseEvent.id)).all()
+    if changes:
+        raise Conflict(
+            _l("Case %(number)s changed since you last saw it (%(what)s); your action was not applied."),
+            number=case.number, what="、".join(label(ACTION_LABELS, c.action) for c in changes),
+            details={"reason": "stale", "version": changes[-1].id,
+                     "changes": [{"action": c.action.value, "by": c.display_name, "at": c.at.isoformat()}
+                                 for c in changes]})
+
+
+def version(case: Case) -> int:
+    """The case's version: the id of its latest event (what an app sends back as `base_version`)."""
+    return max((e.id for e in case.events if e.id is not None), default=0)
 
 
 def timeline(case: Case) -> list[CaseEvent]:

@@ -38,6 +38,7 @@ def _category_row(item: dict, classes: set[str], where: str) -> dict:
         "time_basis": item.get("basis", "working"),
         "department_type": str(item["department"]),
         "allow_outside_grid": bool(item.get("outside_grid", False)),
+        "fix_on_site": bool(item.get("fix_on_site", False)),
         "active": True,
         "attributes": list(item.get("attributes") or []),
     }

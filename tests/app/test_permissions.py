@@ -42,6 +42,7 @@ ACCESS = {
     ("GET", "/api/v1/me"): SIGNED_IN,
     ("POST", "/api/v1/me/duty"): FIELD,
     ("POST", "/api/v1/me/position"): FIELD,
+    ("GET", "/api/v1/me/tasks"): FIELD,
     ("GET", "/api/v1/media/<id:media_id>"): STAFF | FIELD | {CIT},  # the citizen here is the case's reporter
     ("GET", "/api/v1/nearby"): EVERYONE,
     ("GET", "/api/v1/openapi.json"): EVERYONE,
