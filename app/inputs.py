@@ -197,9 +197,9 @@ def parse(fields: list[Field], data=None) -> dict:
     return out
 
 
-def photos() -> list[bytes]:
-    """Uploaded photo bytes from multipart field `photos` (several allowed)."""
-    return [f.read() for f in request.files.getlist("photos") if f and f.filename]
+def photos(field: str = "photos") -> list[bytes]:
+    """Uploaded photo bytes from multipart field `field` (several allowed)."""
+    return [f.read() for f in request.files.getlist(field) if f and f.filename]
 
 
 def bbox_arg(raw: str | None) -> tuple[float, float, float, float] | None:

@@ -58,6 +58,7 @@ ACTION_LABELS: dict[Action, object] = {
     A.ADD_EVIDENCE: _l("add evidence"),
     A.ESCALATE: _l("escalate"),
     A.ASSIGN_CHECK: _l("assign the check"),
+    A.FIX_ON_SITE: _l("fix on the spot"),
 }
 
 ROLE_LABELS: dict[Role, object] = {

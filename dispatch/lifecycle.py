@@ -70,6 +70,7 @@ class Action(enum.StrEnum):
     ADD_EVIDENCE = "add_evidence"
     ESCALATE = "escalate"  # overdue: the dispatcher and supervisor are alerted (status unchanged)
     ASSIGN_CHECK = "assign_check"  # the check (核查) of a resolved case given to an inspector (status unchanged)
+    FIX_ON_SITE = "fix_on_site"  # 即时处置: the inspector who reported it fixed it there and then
 
 
 class Phase(enum.StrEnum):
@@ -114,6 +115,7 @@ TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus | None] = {
     **{(s, A.ADD_EVIDENCE): SAME for s in _EVIDENCE_OK},
     **{(s, A.ESCALATE): SAME for s in (S.FILED, S.DISPATCHED, S.ACCEPTED, S.HANDLING, S.RESOLVED)},
     (S.RESOLVED, A.ASSIGN_CHECK): SAME,
+    (S.VERIFIED, A.FIX_ON_SITE): S.CLOSED,  # an inspector's own report, verified by having seen it
 }
 # RESUME goes back to wherever the case was suspended from; handled in `next_status`.
 

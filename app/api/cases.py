@@ -100,6 +100,8 @@ REPORT_FIELDS = [
     Field("reporter_name", str, max_length=80), Field("reporter_contact", str, max_length=80),
     Field("client_request_id", str, description="idempotency key: a retry by the same reporter returns the "
                                                 "first case", max_length=64),
+    Field("fixed_on_site", bool, description="即时处置: an inspector fixed it there and then (categories that allow "
+                                             "it); `photos` are the before-photos, `after_photos` required"),
 ]
 
 _date = "ISO date or date-time; local time (TIMEZONE) without an offset"
@@ -170,7 +172,8 @@ def create_case():
     """上报: report a problem (JSON, or multipart with `photos`)."""
     args = parse(REPORT_FIELDS)
     args["category_code"] = args.pop("category")
-    case, created = svc.report_case(current_user, photos=photos(), request_scope=request_scope(), **args)
+    case, created = svc.report_case(current_user, photos=photos(), after_photos=photos("after_photos"),
+                                    request_scope=request_scope(), **args)
     # Serialized from the rows just flushed, which are what the commit makes permanent: reading them back after
     # the commit (every attribute expires) cost a third of a report's time in bench/load.py.
     body = case_detail(case, current_user, svc.timeline(case))

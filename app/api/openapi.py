@@ -23,14 +23,15 @@ def _prop(f: Field) -> dict:
     return {**f.schema(), **({"description": f.description} if f.description else {})}
 
 
-def _schema(fields: list[Field], photos: bool = False) -> dict:
+def _schema(fields: list[Field], photos: bool = False, after_photos: bool = False) -> dict:
     props = {f.name: _prop(f) for f in fields}
     required = [f.name for f in fields if f.required]
     json_schema = {"type": "object", "properties": props, **({"required": required} if required else {})}
     content = {"application/json": {"schema": json_schema}}
     form = {"type": "object", "properties": dict(props), **({"required": required} if required else {})}
-    if photos:
-        form["properties"]["photos"] = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    for name, wanted in (("photos", photos), ("after_photos", after_photos)):
+        if wanted:
+            form["properties"][name] = {"type": "array", "items": {"type": "string", "format": "binary"}}
     content["multipart/form-data"] = {"schema": form}
     return {"required": bool(required), "content": content}
 
@@ -58,7 +59,7 @@ def build_spec() -> dict:
     paths = {
         "/cases": {
             "get": _op("List cases as GeoJSON", params=_q(LIST_FILTERS)),
-            "post": {**_op("上报 report a case", body=_schema(REPORT_FIELDS, photos=True), ok="201"),
+            "post": {**_op("上报 report a case", body=_schema(REPORT_FIELDS, photos=True, after_photos=True), ok="201"),
                      "responses": {"201": {"description": "created"}, "200": {"description": "idempotent retry"},
                                    "400": _ERR, "401": _ERR, "403": _ERR, "429": _ERR}},
         },

@@ -191,9 +191,14 @@ def report_case(
     request_scope: str | None = None,
     camera_id: int | None = None,
     extra: dict | None = None,
+    fixed_on_site: bool = False,
+    after_photos=(),
     at: datetime | None = None,
 ) -> tuple[Case, bool]:
     """Create a case (上报); returns (case, created).
+
+    An inspector who fixed it there and then (`fixed_on_site`, a category that allows it) closes it at once with
+    `after_photos`; `photos` are then the before-photos.
 
     A repeated `client_request_id` returns the first case, but only within `request_scope` (the reporter's
     account by default; the caller passes the device, API token or Open311 key for shared accounts). With no
@@ -253,8 +258,25 @@ def report_case(
         # An inspector or staff member saw it themselves: it counts as verified (核实) at once.
         case.verified_at = at
         _apply(case, A.VERIFY, actor, at=at, data={"reason": "reported_by_staff"})
+    if fixed_on_site:
+        _fix_on_site(case, actor, after_photos, at)
     db.session.flush()  # one flush for the case, its events and photos: the caller gets ids and hashes
     return case, True
+
+
+def _fix_on_site(case: Case, actor: User | None, after_photos, at: datetime) -> None:
+    """即时处置: closed at once by the inspector who found and fixed it (audited with the after-photos)."""
+    policy.check_role(actor, A.FIX_ON_SITE)
+    if not case.category.fix_on_site:
+        raise ValidationError(_l("%(category)s cannot be closed on the spot; report it for dispatch instead."),
+                              category=case.category.name_zh)
+    if not after_photos:
+        raise ValidationError(_l("Fixing on the spot needs at least one photo after."))
+    media = _photos(after_photos, MediaKind.AFTER, actor)
+    case.media.extend(media)
+    _apply(case, A.FIX_ON_SITE, actor, at=at, media=media)
+    case.filed_at = case.resolved_at = case.closed_at = at
+    case.assignee_id = case.handler_id = actor.id
 
 
 def verify_case(case_id: int, actor: User, *, valid: bool, note: str = "", at=None) -> Case:

@@ -39,6 +39,7 @@ ROLE_RULES: dict[Action, set[Role]] = {
     A.MERGE: _STAFF,
     A.ESCALATE: _STAFF | {R.SYSTEM},
     A.ASSIGN_CHECK: _STAFF | {R.SYSTEM},
+    A.FIX_ON_SITE: {R.WORKER},
 }
 
 _ASSIGNEE_ACTIONS = {A.ACCEPT, A.HANDLE, A.FEEDBACK, A.REQUEST_DELAY}
@@ -93,6 +94,8 @@ def check_relation(actor: User, action: Action, case: Case) -> None:
             raise Forbidden(_l("A case must be checked by someone other than its handler."))
         if actor.role is R.WORKER and case.checker_id != actor.id:
             raise Forbidden(_l("Only the inspector assigned to check this case may do this."))
+    if action is A.FIX_ON_SITE and case.reporter_id != actor.id:
+        raise Forbidden(_l("Only the inspector who reported it may close it as fixed on the spot."))
     if action in (A.EVALUATE, A.REOPEN) and case.reporter_id != actor.id:
         raise Forbidden(_l("Only the person who reported the case may rate it."))
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import io
+
+import pytest
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import CaseEvent, Grid
+from app.models import Case, CaseEvent, Grid
 from app.services import cases as svc
 from app.services.users import report_position
-from tests.factories import EAST, INSIDE_WEST, advance, reported, token_for
+from tests.factories import EAST, INSIDE_WEST, advance, jpeg, reported, token_for
 
 EAST_POINT = (EAST.centroid.x, EAST.centroid.y)
 
@@ -128,3 +131,33 @@ def test_checks_come_through_the_same_keys(client, town):
                                                                   "action_key": "chk-0001"}, headers=headers)
         assert r.status_code == 200
     assert events_of(case.id).count("check_fail") == 1
+
+
+def test_a_patrol_report_fixed_on_the_spot_is_closed_at_once_with_both_photos(client, town):
+    headers = token_for(town.worker)
+    form = {"category": "street_drying", "lon": str(INSIDE_WEST[0]), "lat": str(INSIDE_WEST[1]),
+            "fixed_on_site": "true", "photos": (io.BytesIO(jpeg((200, 0, 0))), "before.jpg"),
+            "after_photos": (io.BytesIO(jpeg((0, 200, 0))), "after.jpg")}
+    r = client.post("/api/v1/cases", data=form, content_type="multipart/form-data", headers=headers)
+    assert r.status_code == 201, r.json
+    p = r.json["properties"]
+    assert p["status"] == "closed" and p["source"] == "inspector"
+    assert [e["action"] for e in p["timeline"]] == ["report", "verify", "fix_on_site"]
+    assert [m["kind"] for m in p["media"]] == ["evidence", "after"]
+    assert p["timeline"][-1]["action_label"] == "即时处置"
+
+
+@pytest.mark.parametrize("category, after, who, status", [
+    ("road_damage", True, "worker", 400),  # not a category one fixes on the spot
+    ("street_drying", False, "worker", 400),  # no photo after
+    ("street_drying", True, "citizen", 403),
+])
+def test_refused_on_the_spot_fixes_store_nothing(client, town, category, after, who, status):
+    form = {"category": category, "lon": str(INSIDE_WEST[0]), "lat": str(INSIDE_WEST[1]), "fixed_on_site": "1",
+            "photos": (io.BytesIO(jpeg()), "before.jpg")}
+    if after:
+        form["after_photos"] = (io.BytesIO(jpeg()), "after.jpg")
+    user = town.worker if who == "worker" else town.citizen
+    r = client.post("/api/v1/cases", data=form, content_type="multipart/form-data", headers=token_for(user))
+    assert r.status_code == status
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
