@@ -108,11 +108,12 @@ def create_app(config: type | dict | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.citizen import bp as citizen_bp
+    from app.field import bp as field_bp
     from app.health import bp as health_bp
     from app.open311 import bp as open311_bp
     from app.web import bp as web_bp
 
-    for bp in (auth_bp, api_bp, health_bp, web_bp, open311_bp, citizen_bp):
+    for bp in (auth_bp, api_bp, health_bp, web_bp, open311_bp, citizen_bp, field_bp):
         app.register_blueprint(bp)
 
     from app.cli import register_cli

@@ -77,6 +77,11 @@ class Config:
     DEMO_MODE = _env("DEMO_MODE", "0") == "1"
     # Routing weights as JSON, e.g. {"lateness": 6, "neighbour": 20}; see dispatch/routing.py.
     DISPATCH_WEIGHTS = _env("DISPATCH_WEIGHTS", "{}")
+    # The field app: while on duty it sends the phone's position this often, and sooner after moving this far;
+    # photos are shrunk on the phone to this longest side before upload (mobile data is paid for).
+    FIELD_POSITION_EVERY_S = int(_env("FIELD_POSITION_EVERY_S", "60"))
+    FIELD_POSITION_MIN_MOVE_M = int(_env("FIELD_POSITION_MIN_MOVE_M", "30"))
+    FIELD_PHOTO_MAX_PX = int(_env("FIELD_PHOTO_MAX_PX", "1600"))
     ARRIVE_RADIUS_M = float(_env("ARRIVE_RADIUS_M", "150"))  # starting work farther from the case needs a reason
     ACCEPT_TIMEOUT_MIN = float(_env("ACCEPT_TIMEOUT_MIN", "15"))  # offer not accepted → next best worker
     WARN_SHARE = float(_env("WARN_SHARE", "0.8"))  # share of the handling limit that triggers a warning

@@ -20,6 +20,8 @@ def index():
         return redirect(url_for("auth.login"))
     if current_user.role is Role.CITIZEN:
         return redirect(url_for("citizen.my_reports"))
+    if current_user.role in (Role.WORKER, Role.HANDLER):
+        return redirect(url_for("field.app_shell"))
     return redirect(url_for("web.console"))
 
 
