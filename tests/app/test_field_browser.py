@@ -146,6 +146,8 @@ def test_a_resolve_made_offline_is_applied_exactly_once(phone, town):
     assert status(case.id) == "handling"
     page.reload()  # the queued action and its photo survive a reload: they are stored, not held in memory
     page.wait_for_selector("#outbox:has-text('1 项操作待发送')")
+    page.wait_for_selector(f"li.task[data-id='{case.id}']")  # the app and the task list open offline
+    assert page.evaluate("Outbox.all().then((a) => a[0].files.photos[0].size)") > 10_000  # the photo itself
 
     # Back online, but the first answer is lost on the way: the server applied it, the phone did not hear.
     lost = []

@@ -54,6 +54,10 @@ ACCESS = {
     ("POST", "/login"): EVERYONE,
     ("POST", "/logout"): SIGNED_IN,
     ("GET", "/my/reports"): {CIT},
+    ("GET", "/m/"): FIELD,  # the field app; staff keep the console
+    ("GET", "/m/icon-<int:size>.png"): EVERYONE,  # what installs the app: asked for before any sign-in
+    ("GET", "/m/manifest.webmanifest"): EVERYONE,
+    ("GET", "/m/sw.js"): EVERYONE,
     ("GET", "/open311/v2/discovery.<fmt>"): EVERYONE,
     ("POST", "/open311/v2/requests.<fmt>"): EVERYONE,  # its api_key is checked inside (403 without one)
     ("GET", "/open311/v2/requests.<fmt>"): EVERYONE,
@@ -103,7 +107,7 @@ def world(town, app):
     headers[ANON] = {}
     media = case.media[0]
     values = {"code": "CAM404", "ref": str(case.id), "case_id": str(case.id), "media_id": str(media.id),
-              "notification_id": "1", "fmt": "json", "rid": case.number,
+              "notification_id": "1", "size": "192", "fmt": "json", "rid": case.number,
               "digest": Path(media.public_path or "0" * 64).stem, "filename": "css/app.css", "token": "unknown-token"}
     return {"headers": headers, "values": values}
 
