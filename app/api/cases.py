@@ -24,7 +24,7 @@ from app.models.types import MAX_ID
 from app.services import cases as svc
 from app.services import policy
 from app.services.calendar import local_datetime
-from app.services.media import media_path
+from app.services.media import PREVIEW_SIDES, media_path, preview_file
 from dispatch.lifecycle import Action, CaseStatus
 
 A = Action
@@ -199,13 +199,20 @@ def case_verb(case_id: int, verb: str):
     return jsonify(body)
 
 
+MEDIA_FIELDS = [Field("size", str, choices=tuple(PREVIEW_SIDES), description="a smaller copy: thumb (160 px) or "
+                                                                             "view (800 px); the original without")]
+
+
 @bp.get("/media/<id:media_id>")
 @roles_required(*STAFF_ROLES, Role.WORKER, Role.HANDLER, Role.CITIZEN)
 def media_file(media_id: int):
-    """A stored photo (originals are private: staff, field workers and the case's reporter)."""
+    """A stored photo (originals are private: staff, field workers and the case's reporter), or a smaller copy."""
+    size = parse(MEDIA_FIELDS, request.args).get("size")
     media = db.session.get(Media, media_id)
     if media is None:
         raise NotFound()
     if current_user.role is Role.CITIZEN and not (media.case is not None and media.case.reporter_id == current_user.id):
         raise Forbidden()
+    if size:
+        return send_file(preview_file(media, size), mimetype="image/jpeg", max_age=86400)
     return send_file(media_path(media), mimetype=media.mime, max_age=3600)

@@ -72,6 +72,8 @@ def media_json(m: Media) -> dict:
     return {
         "id": m.id, "kind": m.kind.value, "sha256": m.sha256, "mime": m.mime, "width": m.width,
         "height": m.height, "url": url_for("api.media_file", media_id=m.id),
+        "thumb": url_for("api.media_file", media_id=m.id, size="thumb"),
+        "view": url_for("api.media_file", media_id=m.id, size="view"),
     }
 
 

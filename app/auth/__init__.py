@@ -67,6 +67,15 @@ def require_rate_limits() -> None:
         raise ServiceUnavailable(_l("Sign-in is briefly unavailable; please try again in a minute."))
 
 
+def home_endpoint(user) -> str:
+    """Where a signed-in person starts: citizens their reports, field workers the app, staff the console."""
+    if user.role is Role.CITIZEN:
+        return "citizen.my_reports"
+    if user.role in (Role.WORKER, Role.HANDLER):
+        return "field.app_shell"
+    return "web.console"
+
+
 def roles_required(*roles: Role):
     """View decorator: 401 without a signed-in user, 403 when the role is not one of `roles`."""
 

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from app.auth import bp, require_rate_limits
+from app.auth import bp, home_endpoint, require_rate_limits
 from app.extensions import db, limiter
 from app.services.users import authenticate, end_session, start_session
 
@@ -56,7 +56,8 @@ def login():
             start_session(user, remember=form.remember.data, user_agent=request.user_agent.string)
             db.session.commit()
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")) or url_for("web.index"))
+            # Straight to the person's page: one round trip less on a slow phone network.
+            return redirect(_safe_next(request.args.get("next")) or url_for(home_endpoint(user)))
         flash(_("Wrong username or password."), "error")
         status = 401
     elif request.method == "POST":

@@ -7,10 +7,12 @@ app) that keeps the shell, the task list and its photos readable offline.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from functools import lru_cache
 
-from flask import Blueprint, current_app, jsonify, render_template, send_file, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, send_file, url_for
 from flask_babel import gettext as _
 
 from app.auth import roles_required
@@ -22,6 +24,9 @@ bp = Blueprint("field", __name__, url_prefix="/m")
 FIELD_ROLES = (Role.WORKER, Role.HANDLER)
 ICON_SIZES = (192, 512)
 THEME = "#0b4f8a"
+STATIC = BASE_DIR / "static"
+# The app's own files (the service worker keeps them; their content names its cache).
+SHELL_FILES = ("css/app.css", "css/field.css", "js/common.js", "js/field/outbox.js", "js/field/app.js")
 
 
 @bp.get("/")
@@ -78,6 +83,18 @@ def _icon_png(size: int) -> bytes:
 @bp.get("/sw.js")
 def service_worker():
     """The service worker, served from /m/ so that it controls the app's pages (never cached by HTTP)."""
-    response = send_file(BASE_DIR / "static" / "js" / "field" / "sw.js", mimetype="text/javascript", max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return Response(_service_worker(), mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@lru_cache(maxsize=1)
+def _service_worker() -> str:
+    # Its cache is named after the app's files: a release that changes any of them changes sw.js, so phones
+    # install the new worker, fetch the new files once and drop the old cache; in between, everything comes
+    # from the phone.
+    source = (STATIC / "js" / "field" / "sw.js").read_text(encoding="utf-8")
+    digest = hashlib.sha256(source.encode())
+    for name in SHELL_FILES:
+        digest.update((STATIC / name).read_bytes())
+    files = json.dumps([f"/static/{name}" for name in SHELL_FILES])
+    return (source.replace('const VERSION = "field-dev";', f'const VERSION = "field-{digest.hexdigest()[:12]}";')
+            .replace("const FILES = [];", f"const FILES = {files};"))

@@ -198,6 +198,29 @@ def waiting_for_public_copy(older_than: timedelta = timedelta(minutes=2), limit:
         .order_by(Media.id).limit(limit)))
 
 
+PREVIEW_SIDES = {"thumb": 160, "view": 800}  # a list's thumbnail; a photo to look at on a phone
+
+
+def preview_file(media: Media, size: str) -> Path:
+    """A smaller upright JPEG of a stored photo (`size` in PREVIEW_SIDES), made on first use and kept.
+
+    Phones on paid mobile data see lists of photos: a thumbnail is a few KB where the original is megabytes.
+    """
+    side = PREVIEW_SIDES[size]
+    path = Path(current_app.config["MEDIA_ROOT"]) / "previews" / media.sha256[:2] / f"{media.sha256}-{side}.jpg"
+    if not path.is_file():
+        with Image.open(media_path(media)) as img:
+            img.draft("RGB", (side * 2, side * 2))  # JPEG: decode at a reduced scale
+            upright = ImageOps.exif_transpose(img).convert("RGB")
+        upright.thumbnail((side, side), Image.Resampling.LANCZOS)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as out:
+            upright.save(out, "JPEG", quality=80)
+        os.replace(tmp, path)  # two requests making the same preview each write whole files
+    return path
+
+
 def media_path(media: Media) -> Path:
     """Absolute path of a stored photo's private original."""
     return Path(current_app.config["MEDIA_ROOT"]) / media.path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from app.auth import roles_required
+from app.auth import home_endpoint, roles_required
 from app.models import Role
 
 bp = Blueprint("web", __name__)
@@ -18,11 +18,7 @@ def index():
     """Send people to the page for their role."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    if current_user.role is Role.CITIZEN:
-        return redirect(url_for("citizen.my_reports"))
-    if current_user.role in (Role.WORKER, Role.HANDLER):
-        return redirect(url_for("field.app_shell"))
-    return redirect(url_for("web.console"))
+    return redirect(url_for(home_endpoint(current_user)))
 
 
 @bp.get("/console")

@@ -55,7 +55,7 @@
       <p><span class="badge">${esc(p.status_label)}</span> ${esc(p.address)}</p><p>${esc(p.description)}</p>
       ${p.waiting ? `<p class="muted">⏳ ${esc(p.waiting)}</p>` : ""}
       ${p.media.length ? `<div class="shots">${p.media.map((m) =>
-        `<a href="${esc(m.url)}" target="_blank" rel="noopener"><img src="${esc(m.url)}" alt="${esc(m.kind)}" loading="lazy"></a>`).join("")}</div>` : ""}
+        `<a href="${esc(m.url)}" target="_blank" rel="noopener"><img src="${esc(m.thumb)}" alt="${esc(m.kind)}" loading="lazy"></a>`).join("")}</div>` : ""}
       <h3>${esc(t.timeline)}</h3><ol>${p.timeline.map((e) =>
         `<li>${esc(when(e.at))} — ${esc(e.action_label)} (${esc(e.actor ? e.actor.name : e.actor_role)}) ${esc(e.note)}</li>`).join("")}</ol>`;
     if (!pan) return;

@@ -29,7 +29,7 @@ def test_login_and_console(client, app):
     bad = login(client, user.username, "wrong-password")
     assert bad.status_code == 401 and "用户名或密码错误" in bad.text
     ok = login(client, user.username)
-    assert ok.status_code == 302 and ok.headers["Location"].endswith("/")
+    assert ok.status_code == 302 and ok.headers["Location"] == "/console"  # straight to their own page
     page = client.get("/console")
     assert page.status_code == 200 and 'id="map"' in page.text and "vendor/leaflet/leaflet.js" in page.text
     assert client.get("/api/v1/me").json["username"] == user.username
@@ -39,7 +39,7 @@ def test_open_redirect_is_refused(client, app):
     user = make_user(Role.SUPERVISOR)
     db.session.commit()
     r = login(client, user.username, query_string={"next": "https://evil.example/"})
-    assert r.headers["Location"] == "/"
+    assert r.headers["Location"] == "/console"  # their own page, never the other site
 
 
 def test_citizen_cannot_open_console(client, app):

@@ -26,3 +26,13 @@ def test_the_app_is_installable(client):
     sw = client.get("/m/sw.js")
     assert sw.mimetype == "text/javascript" and sw.headers["Cache-Control"] == "no-cache"
     assert "caches.open" in sw.text
+
+
+def test_the_service_worker_names_its_cache_after_the_app_files(client):
+    from app.field import SHELL_FILES
+
+    sw = client.get("/m/sw.js").text
+    assert 'const VERSION = "field-dev"' not in sw and 'const VERSION = "field-' in sw
+    assert all(f'"/static/{name}"' in sw for name in SHELL_FILES)
+    for name in SHELL_FILES:
+        assert client.get(f"/static/{name}").status_code == 200

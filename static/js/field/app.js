@@ -54,7 +54,7 @@
     list.innerHTML = tasks.length ? tasks.map((f) => {
       const p = f.properties, shot = p.media[0];
       return `<li class="task" data-id="${f.id}">
-        ${shot ? `<img class="thumb" src="${esc(shot.url)}" alt="" loading="lazy">` : ""}
+        ${shot ? `<img class="thumb" src="${esc(shot.thumb)}" alt="" loading="lazy">` : ""}
         <div class="what"><span class="kind ${esc(p.task)}">${esc(p.task_label)}</span>
           <b>${esc(p.category_name)}</b>${p.source === "camera" ? ` <span class="badge">${esc(t.camera_case)}</span>` : ""}</div>
         <div class="where">${p.route ? `<span class="stop">${p.route}</span>` : ""}${esc(p.address || p.grid || "")}
@@ -109,7 +109,7 @@
       <p class="muted">${esc(p.number)} · ${esc(vocabulary.status[p.status] || p.status)} ${timeLeft(p)}</p>
       <p>${esc(p.address || p.grid || "")}</p>
       ${p.description ? `<p class="desc">${esc(p.description)}</p>` : ""}
-      <div class="shots">${p.media.map((m) => `<a href="${esc(m.url)}" target="_blank" rel="noopener"><img src="${esc(m.url)}" alt="${esc(vocabulary.photo[m.kind] || "")}" loading="lazy"></a>`).join("")}</div>
+      <div class="shots">${p.media.map((m) => `<a href="${esc(m.view)}" target="_blank" rel="noopener"><img src="${esc(m.thumb)}" alt="${esc(vocabulary.photo[m.kind] || "")}" loading="lazy"></a>`).join("")}</div>
       <p class="nav"><a class="button" href="https://uri.amap.com/marker?position=${lon},${lat}&name=${encodeURIComponent(p.category_name)}&coordinate=wgs84&callnative=1">${esc(t.navigate)}</a>
         <a class="button alt" href="geo:${lat},${lon}?q=${lat},${lon}">${esc(t.other_map)}</a></p>
       <div class="acts">${offers.map((o, i) => `<button type="button" class="act" data-i="${i}">${esc(o[1])}</button>`).join("")}</div>

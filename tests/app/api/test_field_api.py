@@ -161,3 +161,21 @@ def test_refused_on_the_spot_fixes_store_nothing(client, town, category, after, 
     r = client.post("/api/v1/cases", data=form, content_type="multipart/form-data", headers=token_for(user))
     assert r.status_code == status
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_photos_come_in_phone_sizes(client, town):
+    from PIL import Image
+
+    case = reported(town, photos=[jpeg(size=(2400, 1800))])
+    db.session.commit()
+    headers = token_for(town.worker)
+    media = client.get(f"/api/v1/cases/{case.id}", headers=headers).json["properties"]["media"][0]
+    sizes = {}
+    for key in ("thumb", "view", "url"):
+        r = client.get(media[key], headers=headers)
+        assert r.status_code == 200
+        sizes[key] = (Image.open(io.BytesIO(r.data)).size, len(r.data))
+    assert sizes["thumb"][0] == (160, 120) and sizes["view"][0] == (800, 600) and sizes["url"][0] == (2400, 1800)
+    assert sizes["thumb"][1] < sizes["view"][1] < sizes["url"][1]
+    assert client.get(media["thumb"], headers=headers).data == client.get(media["thumb"], headers=headers).data
+    assert client.get(f"{media['url']}?size=huge", headers=headers).status_code == 400
