@@ -85,7 +85,8 @@ def build_spec() -> dict:
         "/workers": {"get": _op("Field workers with position, duty and open tasks (GeoJSON)")},
         "/nearby": {"get": _op("Open cases of a category within 100 m", secured=False, params=_q(NEARBY_FIELDS))},
         "/me": {"get": _op("The signed-in user")},
-        "/me/tasks": {"get": _op("My tasks (handle, verify, check) in the order of today's route (GeoJSON)")},
+        "/me/tasks": {"get": _op("My tasks (handle, verify, check), due first, with their stop on today's route "
+                                 "(GeoJSON)")},
         "/me/position": {"post": _op("Report the device's position", body=_schema(POSITION_FIELDS))},
         "/me/duty": {"post": _op("Go on or off duty", body=_schema(DUTY_FIELDS))},
         "/openapi.json": {"get": _op("This document", secured=False)},

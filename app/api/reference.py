@@ -127,7 +127,7 @@ def my_duty():
 @bp.get("/me/tasks")
 @roles_required(*inspector.FIELD_ROLES)
 def my_tasks():
-    """My open tasks (handle, verify, check) as GeoJSON, in the order of today's route, nearest deadline first."""
+    """My open tasks (handle, verify, check) as GeoJSON, due first, each with its stop on today's route."""
     tasks = inspector.my_tasks(current_user)
     return jsonify({"type": "FeatureCollection", "features": [task_json(t) for t in tasks],
                     "routed": any(t.route_position for t in tasks)})

@@ -54,7 +54,8 @@ def _kind_filter(user: User):
 
 
 def my_tasks(user: User, *, now: datetime | None = None) -> list[Task]:
-    """`user`'s open tasks in the order of today's route (then the rest by due time)."""
+    """`user`'s open tasks, what is due first first (no deadline last, nearest first), each with its stop number
+    on today's route (the map draws the route in that order)."""
     now = now or utcnow()
     handle, check, verify = _kind_filter(user)
     version = (select(func.max(CaseEvent.id)).where(CaseEvent.case_id == Case.id)
@@ -76,8 +77,7 @@ def my_tasks(user: User, *, now: datetime | None = None) -> list[Task]:
             share = (due - now) / (due - start)
         tasks.append(Task(kind, case, ver or 0, None if dist is None else float(dist), due, share))
     _route(user, tasks, now)
-    return sorted(tasks, key=lambda t: (t.route_position is None, t.route_position or 0,
-                                        t.due_at is None, t.due_at or now, t.distance_m or 0))
+    return sorted(tasks, key=lambda t: (t.due_at is None, t.due_at or now, t.distance_m or 0, t.case.id))
 
 
 def _route(user: User, tasks: list[Task], now: datetime) -> None:

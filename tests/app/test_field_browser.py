@@ -193,3 +193,23 @@ def test_an_offline_action_on_a_reassigned_case_needs_attention(phone, town):
     db.session.expire_all()
     assert db.session.get(Case, case.id).assignee_id == town.checker.id
     assert status(case.id) == "dispatched"  # nothing applied
+
+
+def test_a_shared_phone_never_sends_one_persons_actions_as_another(phone, town):
+    case = advance(town, reported(town), "dispatched")
+    db.session.commit()
+    page = phone
+    sign_in(page, town.worker)
+    page.context.set_offline(True)
+    page.context.route("**/api/v1/**", lambda route: route.abort("internetdisconnected"))
+    act(page, case.id, "接单")
+    page.wait_for_selector("#outbox:has-text('1 项操作待发送')")
+    page.context.unroute("**/api/v1/**")
+    page.context.set_offline(False)
+    page.context.clear_cookies()  # the shift ends without a network to sign out on; the next person signs in
+    sign_in(page, town.checker)
+    page.wait_for_timeout(1500)
+    assert page.is_hidden("#outbox") and status(case.id) == "dispatched"  # not sent as the checker
+    page.context.clear_cookies()
+    sign_in(page, town.worker)  # the worker's next sign-in sends it
+    eventually(page, lambda: status(case.id) == "accepted")

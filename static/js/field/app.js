@@ -8,6 +8,7 @@
   const root = document.getElementById("field");
   const cfg = JSON.parse(root.dataset.settings);
   const t = JSON.parse(root.dataset.i18n);
+  Outbox.setOwner(Number(root.dataset.me));
   const $ = (sel) => root.querySelector(sel);
   const fmt = (s, vars) => s.replace(/\{(\w+)\}/g, (_, k) => vars[k]);  // "due in {t}"
   let tasks = [];  // GeoJSON features of /api/v1/me/tasks
@@ -326,18 +327,40 @@
   });
   let soon = null;
   const refresh = () => { clearTimeout(soon); soon = setTimeout(loadTasks, 500); };
+  // A short two-tone beep where the browser allows sound (after the person has touched the page once).
+  function beep() {
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      [880, 660].forEach((hz, i) => {
+        const osc = audio.createOscillator();
+        osc.frequency.value = hz;
+        osc.connect(audio.destination);
+        osc.start(audio.currentTime + i * 0.18);
+        osc.stop(audio.currentTime + i * 0.18 + 0.15);
+      });
+    } catch (_) { /* no sound: the vibration and the badge remain */ }
+  }
   live({
     case: refresh,
     notification: (n) => {
-      if (n.kind === "task" || n.kind === "check") {
+      // New work and deadline warnings reach the person at once; the rest only refreshes the list.
+      if (["task", "check", "warning", "overdue"].includes(n.kind)) {
         if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
-        toast(`${t.new_task}: ${n.number || ""}`);
+        beep();
+        toast(`${vocabulary.notification[n.kind] || t.new_task}: ${n.number || ""}`);
       }
       refresh();
     },
     resync: refresh,
   });
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" }).catch(() => {});
+  // Signing out on a shared phone: the next person must not read this one's saved task list. Queued actions stay,
+  // marked with their owner: only that person's next sign-in sends them.
+  document.querySelector(".fbar form").addEventListener("submit", () => {
+    Outbox.cacheSet("tasks", null);
+    if (window.caches) caches.keys().then((keys) => keys.forEach((k) => caches.open(k).then((c) =>
+      c.keys().then((reqs) => reqs.filter((r) => new URL(r.url).pathname.startsWith("/api/")).forEach((r) => c.delete(r))))));
+  });
   loadTasks();
   sendOutbox(false);
   setInterval(loadTasks, 120000);  // a safety net; the live stream brings changes at once

@@ -39,9 +39,12 @@
 
   /** Store an action {url, fields, files: {name: [Blob]}, label, caseId}; it gets a key, a number and "pending". */
   const add = (action) => tx(ACTIONS, "readwrite", (s) =>
-    s.add({ state: "pending", createdAt: new Date().toISOString(), ...action,
+    s.add({ state: "pending", createdAt: new Date().toISOString(), owner, ...action,
       fields: { action_key: newKey(), ...action.fields } }));
-  const all = () => tx(ACTIONS, "readonly", (s) => s.getAll());
+  // A phone may be shared between shifts: each person sees and sends only their own actions.
+  let owner = null;
+  const all = () => tx(ACTIONS, "readonly", (s) => s.getAll())
+    .then((actions) => actions.filter((a) => owner === null || a.owner === owner));
   const put = (action) => tx(ACTIONS, "readwrite", (s) => s.put(action));
   const remove = (seq) => tx(ACTIONS, "readwrite", (s) => s.delete(seq));
 
@@ -108,5 +111,8 @@
   const cacheGet = (key) => tx(CACHE, "readonly", (s) => s.get(key));
   const cacheSet = (key, value) => tx(CACHE, "readwrite", (s) => s.put(value, key));
 
-  window.Outbox = { add, all, remove, put, flush, cacheGet, cacheSet, newKey };
+  /** Whose actions this page sees and sends (the signed-in person's id). */
+  const setOwner = (id) => { owner = id; };
+
+  window.Outbox = { add, all, remove, put, flush, cacheGet, cacheSet, newKey, setOwner };
 })();

@@ -40,8 +40,9 @@ def test_my_tasks_lists_what_is_mine_in_route_order_without_contacts(client, tow
     assert got[near.number]["task"] == "handle" and got[to_verify.number]["task_label"] == "Verify"
     assert got[near.number]["distance_m"] < got[far.number]["distance_m"]
     assert body["routed"] and sorted(p["route"] for p in got.values()) == [1, 2, 3]
-    assert [f["properties"]["route"] for f in body["features"]] == [1, 2, 3]  # listed in route order
-    assert got[far.number]["route"] == 3  # across the grid edge: last
+    dues = [f["properties"]["due_at"] for f in body["features"]]
+    assert dues[-1] is None and dues[:-1] == sorted(dues[:-1])  # due first; the 核实 task has no deadline
+    assert got[far.number]["route"] == 3  # across the grid edge: the last stop
     assert "13900000000" not in str(body) and "reporter" not in got[far.number]
     assert got[near.number]["version"] == max(e.id for e in near.events)
     assert 0 < got[near.number]["share_left"] <= 1
