@@ -182,6 +182,8 @@ def register_error_handlers(app) -> None:
         }
         msg = messages.get(exc.code)
         text = str(msg) if msg is not None else (exc.description or exc.name)
+        code = exc.name.lower().replace(" ", "_")
         if exc.code == 400 and exc.description and "CSRF" in exc.description:
-            text = gettext("The form has expired; reload the page and try again.")
-        return _respond(exc.code or 500, exc.name.lower().replace(" ", "_"), text)
+            # Its own code: an app holding queued actions keeps them until the person has a fresh page.
+            text, code = gettext("The form has expired; reload the page and try again."), "csrf_expired"
+        return _respond(exc.code or 500, code, text)

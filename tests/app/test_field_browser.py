@@ -64,6 +64,25 @@ def act(page, case_id: int, label: str):
     page.click(f"dialog button.act:has-text('{label}')")
 
 
+def go_offline(page):
+    """Really offline: the page and its service worker alike (routes cover the worker's fetches too)."""
+    page.context.set_offline(True)
+    page.context.route("**/api/v1/**", lambda route: route.abort("internetdisconnected"))
+
+
+def back_online(page):
+    page.context.unroute("**/api/v1/**")
+    page.context.set_offline(False)
+
+
+def accept_offline(page, worker, case):
+    """`worker` signs in, loses the network and accepts `case`: the action waits in the outbox."""
+    sign_in(page, worker)
+    go_offline(page)
+    act(page, case.id, "接单")
+    page.wait_for_selector("#outbox:has-text('1 项操作待发送')")
+
+
 def test_a_worker_lands_on_the_app_and_handles_a_task(phone, town):
     case = advance(town, reported(town), "dispatched")
     db.session.commit()
@@ -136,9 +155,7 @@ def test_a_resolve_made_offline_is_applied_exactly_once(phone, town):
     page = phone
     sign_in(page, town.worker)
     context = page.context
-    # Really offline: the page and the service worker alike (routes cover the worker's fetches too).
-    context.set_offline(True)
-    context.route("**/api/v1/**", lambda route: route.abort("internetdisconnected"))
+    go_offline(page)
     act(page, case.id, "处置完成")
     page.set_input_files("dialog input[type=file]", files=[phone_photo()])
     page.click("dialog button.go")
@@ -160,9 +177,8 @@ def test_a_resolve_made_offline_is_applied_exactly_once(phone, town):
         else:
             route.continue_()
 
-    context.unroute("**/api/v1/**")
-    context.route("**/api/v1/cases/*/feedback", swallow_answer)
-    context.set_offline(False)
+    context.route("**/api/v1/cases/*/feedback", swallow_answer)  # in place before the network returns
+    back_online(page)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     eventually(page, lambda: lost and status(case.id) == "resolved")
     page.evaluate("window.dispatchEvent(new Event('online'))")  # sent again with the same key
@@ -177,15 +193,10 @@ def test_an_offline_action_on_a_reassigned_case_needs_attention(phone, town):
     case = advance(town, reported(town), "dispatched")
     db.session.commit()
     page = phone
-    sign_in(page, town.worker)
-    page.context.set_offline(True)
-    page.context.route("**/api/v1/**", lambda route: route.abort("internetdisconnected"))
-    act(page, case.id, "接单")
-    page.wait_for_selector("#outbox:has-text('1 项操作待发送')")
+    accept_offline(page, town.worker, case)
     svc.dispatch_case(case.id, town.dispatcher, assignee_id=town.checker.id)  # 改派 meanwhile
     db.session.commit()
-    page.context.unroute("**/api/v1/**")
-    page.context.set_offline(False)
+    back_online(page)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_selector("#attention:not([hidden])")
     assert "变动" in page.inner_text("#attention") and case.number in page.inner_text("#attention")
@@ -199,15 +210,14 @@ def test_a_shared_phone_never_sends_one_persons_actions_as_another(phone, town):
     case = advance(town, reported(town), "dispatched")
     db.session.commit()
     page = phone
-    sign_in(page, town.worker)
-    page.context.set_offline(True)
-    page.context.route("**/api/v1/**", lambda route: route.abort("internetdisconnected"))
-    act(page, case.id, "接单")
-    page.wait_for_selector("#outbox:has-text('1 项操作待发送')")
-    page.context.unroute("**/api/v1/**")
-    page.context.set_offline(False)
-    page.context.clear_cookies()  # the shift ends without a network to sign out on; the next person signs in
-    sign_in(page, town.checker)
+    accept_offline(page, town.worker, case)
+    page.context.clear_cookies()  # the sign-in ends (the shift is over) before the network comes back
+    back_online(page)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_timeout(1000)
+    assert "1 项操作待发送" in page.inner_text("#outbox") and page.is_hidden("#attention")  # 401: kept, not lost
+    assert status(case.id) == "dispatched"
+    sign_in(page, town.checker)  # the next person on the same phone
     page.wait_for_timeout(1500)
     assert page.is_hidden("#outbox") and status(case.id) == "dispatched"  # not sent as the checker
     page.context.clear_cookies()

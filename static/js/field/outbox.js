@@ -92,6 +92,8 @@
             if (hooks.sent) hooks.sent(action, result.body);
           } else if (result.status === 429 || result.status >= 500) {
             return false;  // the server is busy or down: later
+          } else if (result.status === 401 || (result.body.error || {}).code === "csrf_expired") {
+            return false;  // signed out, or a page from before the last sign-in: kept for the next sign-in
           } else {  // refused (stale, illegal, not allowed, bad input): a person must look at it
             action.state = "attention";
             action.error = result.body.error ? result.body.error.message : String(result.status);
