@@ -53,7 +53,7 @@ ACTION_LABELS: dict[Action, object] = {
     A.REJECT_DELAY: _l("reject a delay"),
     A.SUSPEND: _l("suspend"),
     A.RESUME: _l("resume"),
-    A.VOID: _l("void"),
+    A.VOID: _l("void the case"),  # not "void": the status's word, translated as a state (已作废)
     A.MERGE: _l("merge"),
     A.ADD_EVIDENCE: _l("add evidence"),
     A.ESCALATE: _l("escalate"),
@@ -85,6 +85,13 @@ PHOTO_LABELS: dict[MediaKind, object] = {
     MediaKind.BEFORE: _l("Before handling"),
     MediaKind.AFTER: _l("After handling"),
     MediaKind.CHECK: _l("On-site check"),
+}
+
+# Where a suggested worker comes from, relative to the case's grid (属地 first).
+TIER_LABELS: dict[int, object] = {
+    routing.OWNER: _l("this grid"),
+    routing.NEIGHBOUR: _l("neighbouring grid"),
+    routing.WIDE: _l("from farther away"),
 }
 
 # What a field task asks of its person (the kinds of `app.services.inspector.Task`).

@@ -256,6 +256,29 @@ def candidates(
     return [], WAIT_NO_WORKER
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    """A worker a dispatcher could give a case to, with the cost and the terms that explain it."""
+
+    worker_id: int
+    cost: float
+    tier: int  # OWNER, NEIGHBOUR or WIDE
+    terms: dict
+
+
+def suggest(case: CaseRequest, workers: list[WorkerState], stats: StatsLookup, w: Weights,
+            neighbours: Mapping[int, Iterable[int]], *, k: int = 3) -> tuple[list[Suggestion], str]:
+    """The `k` cheapest eligible workers for one case as a round would cost them (a dispatcher choosing by hand);
+    or none and the reason nobody can take it."""
+    pairs, why = candidates(case, _owners_index(workers), neighbours, SpatialIndex(workers), stats, w)
+    ranked = []
+    for wk, tier in pairs:
+        t = terms(case, wk, stats(wk.id, case.category), w, tier=tier)
+        ranked.append(Suggestion(wk.id, weigh(t, w), tier, t))
+    ranked.sort(key=lambda s: (s.cost, s.worker_id))
+    return ranked[:k], why
+
+
 def _components(pairs: dict[int, list]) -> list[tuple[list[int], list[int]]]:
     """Connected groups of cases and workers (union–find over case–worker edges)."""
     parent: dict = {}

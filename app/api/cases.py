@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.api import bp
-from app.api.serializers import case_detail, case_feature
+from app.api.serializers import case_detail, case_feature, suggestion_json
 from app.auth import request_scope, roles_required
 from app.errors import Forbidden, NotFound
 from app.extensions import db, limiter
@@ -25,6 +25,7 @@ from app.services import cases as svc
 from app.services import policy
 from app.services.calendar import local_datetime
 from app.services.media import PREVIEW_SIDES, media_path, preview_file
+from app.vocabulary import WAITING_LABELS, label
 from dispatch.lifecycle import Action, CaseStatus
 
 A = Action
@@ -179,6 +180,21 @@ def create_case():
     body = case_detail(case, current_user, svc.timeline(case))
     db.session.commit()
     return jsonify(body), 201 if created else 200
+
+
+CANDIDATE_FIELDS = [Field("k", int, min=1, max=10, description="how many (3)")]
+
+
+@bp.get("/cases/<id:case_id>/candidates")
+@roles_required(*STAFF_ROLES)
+def case_candidates(case_id: int):
+    """The workers a routing round would rate best for a filed or dispatched case, and why (派遣 by hand)."""
+    from app.services.dispatching import suggest_workers
+
+    k = parse(CANDIDATE_FIELDS, request.args).get("k", 3)
+    case, picks, users, why = suggest_workers(case_id, current_user, k=k)
+    return jsonify({"case": case.number, "candidates": [suggestion_json(p, users[p.worker_id]) for p in picks],
+                    "waiting": label(WAITING_LABELS, why) if why and not picks else None})
 
 
 @bp.post("/cases/<id:case_id>/<verb>")

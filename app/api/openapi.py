@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from app.api import bp
-from app.api.cases import LIST_FILTERS, MEDIA_FIELDS, OFFLINE_FIELDS, REPORT_FIELDS, VERBS
+from app.api.cases import CANDIDATE_FIELDS, LIST_FILTERS, MEDIA_FIELDS, OFFLINE_FIELDS, REPORT_FIELDS, VERBS
 from app.api.live import FEED_FIELDS
 from app.api.reference import BBOX_FIELDS, DUTY_FIELDS, KPI_FIELDS, NEARBY_FIELDS, POSITION_FIELDS
 from app.inputs import CASE_REF_PATTERN, Field
@@ -67,6 +67,10 @@ def build_spec() -> dict:
             {"name": "ref", "in": "path", "required": True, "description": "case id or number",
              "schema": {"type": "string", "pattern": f"^(?:{CASE_REF_PATTERN})$"}}]),
             "responses": {"200": {"description": "OK"}, "404": _ERR, "401": _ERR}}},
+        "/cases/{case_id}/candidates": {"get": {**_op(
+            "The top workers for a filed or dispatched case, with the routing terms that explain each",
+            params=[case_id, *_q(CANDIDATE_FIELDS)]),
+            "responses": {"200": {"description": "OK"}, "404": _ERR, "409": _ERR, "401": _ERR, "403": _ERR}}},
         "/media/{media_id}": {"get": _op("A stored photo, or a smaller copy", params=[
             {"name": "media_id", "in": "path", "required": True, "schema": _ID}, *_q(MEDIA_FIELDS)])},
         "/categories": {"get": _op("Case categories with time limits", secured=False)},

@@ -11,7 +11,15 @@ from geoalchemy2.shape import to_shape
 from app.models import Case, CaseEvent, Category, Media, Notification, Role, User
 from app.models.people import STAFF_ROLES
 from app.models.types import utcnow
-from app.vocabulary import ACTION_LABELS, NOTIFICATION_LABELS, STATUS_LABELS, TASK_LABELS, WAITING_LABELS, label
+from app.vocabulary import (
+    ACTION_LABELS,
+    NOTIFICATION_LABELS,
+    STATUS_LABELS,
+    TASK_LABELS,
+    TIER_LABELS,
+    WAITING_LABELS,
+    label,
+)
 from dispatch.lifecycle import PHASE_OF, CaseStatus, allowed_actions
 
 
@@ -207,3 +215,15 @@ def task_json(task) -> dict:
         "fix_on_site": task.case.category.fix_on_site,
     })
     return out
+
+
+def suggestion_json(pick, user: User) -> dict:
+    """One suggested worker with the routing terms in minutes (why this one)."""
+    t = pick.terms
+    return {
+        "worker": user_brief(user), "cost": round(pick.cost, 1), "tier": pick.tier,
+        "tier_label": label(TIER_LABELS, pick.tier), "km": round(t["km"], 2),
+        "minutes": {k: round(t[k], 1) for k in ("travel", "handle", "workload", "lateness")},
+        "rework_rate": round(t["rework"], 3), "dissatisfaction": round(t["satisfaction"], 2),
+        "failed_here_before": bool(t["repeat_failure"]),
+    }

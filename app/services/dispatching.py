@@ -13,8 +13,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 
+from app.errors import Conflict, NotFound
 from app.extensions import db, request_cache
 from app.models import Case, CaseEvent, Category, Notification, Role, SystemState, User, WorkerStat
 from app.models.dispatching import NotificationKind
@@ -170,6 +172,34 @@ def case_requests(cases: list[Case], now: datetime) -> list[CaseRequest]:
             exclude=frozenset((c.extra or {}).get("exclude", [])),
         ))
     return out
+
+
+def suggest_workers(case_id: int, actor: User, *, k: int = 3, now: datetime | None = None):
+    """The `k` workers a routing round would rate best for one case, with the terms that explain each.
+
+    For the dispatcher choosing by hand (派遣, 改派): nothing is locked or changed. Returns (case, suggestions,
+    their users by id, the reason when nobody can take it).
+    """
+    from dataclasses import replace
+
+    from app.services import policy
+    from dispatch import routing
+
+    policy.check_role(actor, Action.DISPATCH)
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise NotFound(_l("Case %(ref)s does not exist."), ref=str(case_id))
+    if case.status not in (S.FILED, S.DISPATCHED):
+        raise Conflict(_l("Only a filed or dispatched case is given to a worker."),
+                       details={"status": case.status.value})
+    now = now or utcnow()
+    workers, table = worker_states(now, lock=False)
+    request = case_requests([case], now)[0]
+    if case.assignee_id is not None:  # 改派: somebody else
+        request = replace(request, exclude=request.exclude | {case.assignee_id})
+    picks, why = routing.suggest(request, workers, _lookup(table), weights(), _neighbours(), k=k)
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([p.worker_id for p in picks])))}
+    return case, picks, users, why
 
 
 # --- the round ------------------------------------------------------------------------------

@@ -56,8 +56,13 @@
       ${p.waiting ? `<p class="muted">⏳ ${esc(p.waiting)}</p>` : ""}
       ${p.media.length ? `<div class="shots">${p.media.map((m) =>
         `<a href="${esc(m.url)}" target="_blank" rel="noopener"><img src="${esc(m.thumb)}" alt="${esc(m.kind)}" loading="lazy"></a>`).join("")}</div>` : ""}
+      <p>${[p.assignee ? `${esc(t.assignee)}: <b>${esc(p.assignee.name)}</b>` : "",
+        p.due_at ? `${esc(t.due)} <time class="${p.overdue ? "overdue" : ""}">${esc(when(p.due_at))}</time>` : ""]
+        .filter(Boolean).join(" · ")}</p>
+      <section class="case-acts"></section>
       <h3>${esc(t.timeline)}</h3><ol>${p.timeline.map((e) =>
         `<li>${esc(when(e.at))} — ${esc(e.action_label)} (${esc(e.actor ? e.actor.name : e.actor_role)}) ${esc(e.note)}</li>`).join("")}</ol>`;
+    if (staff) CaseActions.render(el.querySelector(".case-acts"), c, t, () => { showCase(c.id, { pan: false }); loadCases(); });
     if (!pan) return;
     el.parentNode.scrollTop = 0;  // the panel, not the page
     map.panTo([c.geometry.coordinates[1], c.geometry.coordinates[0]]);

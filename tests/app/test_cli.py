@@ -54,11 +54,12 @@ def test_two_platforms_never_share_a_redis_database(app, app_with):
     other = app_with(SQLALCHEMY_DATABASE_URI=ours.rsplit("/", 1)[0] + "/urbanops_other_demo")
     r = app.test_cli_runner().invoke(args=["worker", "--burst"])  # claims the test Redis db for the test database
     assert r.exit_code == 0, r.output
-    assert get_redis().get(OWNER_KEY).decode().endswith("/urbanops_test")
+    name = ours.rsplit("/", 1)[1]
+    assert get_redis().get(OWNER_KEY).decode().endswith(f"/{name}")
     for args in (["serve-all"], ["worker", "--burst"], ["scheduler"]):  # refused before anything starts
         with other.app_context():  # as `flask` gives each command its app's context
             r = other.test_cli_runner().invoke(args=args)
-        assert r.exit_code == 1 and "urbanops_test" in r.output and "REDIS_URL=" in r.output, r.output
+        assert r.exit_code == 1 and name in r.output and "REDIS_URL=" in r.output, r.output
     assert app.test_cli_runner().invoke(args=["worker", "--burst"]).exit_code == 0  # the first one keeps it
 
 

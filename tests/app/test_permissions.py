@@ -30,6 +30,7 @@ ACCESS = {
     ("GET", "/api/v1/cases"): SIGNED_IN,
     ("POST", "/api/v1/cases"): SIGNED_IN,
     ("GET", "/api/v1/cases/<ref>"): SIGNED_IN,
+    ("GET", "/api/v1/cases/<id:case_id>/candidates"): STAFF,
     ("GET", "/api/v1/categories"): EVERYONE,
     ("GET", "/api/v1/departments"): SIGNED_IN,
     ("GET", "/api/v1/events/stream"): STAFF | FIELD,  # citizens and system accounts have no live stream

@@ -271,3 +271,33 @@ def test_waiting_reason_is_shown_in_the_users_language(client, town):
 
     r = client.get(f"/api/v1/cases/{case.id}", headers=token_for(cast.dispatcher))
     assert r.json["properties"]["waiting"] == "附近没有具备该技能且有余力的在岗人员。"
+
+
+def test_suggestions_for_dispatching_by_hand_match_what_a_round_would_do(town, client):
+    from tests.factories import token_for
+
+    cast, west, east = town
+    case = filed(cast, WEST_PT)
+    far_case = filed(cast, EAST_PT, category="road_damage")  # nobody has the skill
+    db.session.commit()
+    headers = token_for(cast.dispatcher)
+    r = client.get(f"/api/v1/cases/{case.id}/candidates?lang=en", headers=headers)
+    assert r.status_code == 200
+    picks = r.json["candidates"]
+    assert [p["worker"]["id"] for p in picks] == [west.id, east.id]  # the grid's own worker first (属地)
+    assert picks[0]["tier_label"] == "this grid" and picks[1]["tier_label"] == "neighbouring grid"
+    assert picks[0]["minutes"]["travel"] < picks[1]["minutes"]["travel"] and picks[0]["cost"] < picks[1]["cost"]
+    assert client.get(f"/api/v1/cases/{case.id}/candidates?k=1", headers=headers).json["candidates"][0][
+        "worker"]["id"] == west.id
+    nobody = client.get(f"/api/v1/cases/{far_case.id}/candidates?lang=en", headers=headers).json
+    assert nobody["candidates"] == [] and "skill" in nobody["waiting"]
+
+    rep = dsp.auto_dispatch()  # the round agrees with the first suggestion
+    db.session.commit()
+    assert rep["assigned"] == 1 and db.session.get(Case, case.id).assignee_id == west.id
+    again = client.get(f"/api/v1/cases/{case.id}/candidates", headers=headers).json["candidates"]
+    assert [p["worker"]["id"] for p in again] == [east.id]  # 改派: someone other than the assignee
+    assert client.get(f"/api/v1/cases/{case.id}/candidates", headers=token_for(west)).status_code == 403
+    closed = advance(cast, reported(cast), "verified")
+    db.session.commit()
+    assert client.get(f"/api/v1/cases/{closed.id}/candidates", headers=headers).status_code == 409
