@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from app.models.cases import MediaKind
+from app.models.cases import MediaKind, Source
 from app.models.dispatching import NotificationKind
 from app.models.people import Role
 from dispatch import routing
@@ -80,6 +80,14 @@ WAITING_LABELS: dict[str, object] = {
     routing.WAIT_OUTSIDE: _l("No eligible worker near this place."),
 }
 
+SOURCE_LABELS: dict[Source, object] = {
+    Source.CAMERA: _l("camera"),
+    Source.CITIZEN: _l("citizen report"),
+    Source.INSPECTOR: _l("inspector"),
+    Source.HOTLINE: _l("hotline"),
+    Source.API: _l("other systems (Open311, API)"),
+}
+
 PHOTO_LABELS: dict[MediaKind, object] = {
     MediaKind.EVIDENCE: _l("As reported"),
     MediaKind.BEFORE: _l("Before handling"),
@@ -121,6 +129,7 @@ def as_json() -> dict:
         "action": {a.value: str(t) for a, t in ACTION_LABELS.items()},
         "role": {r.value: str(t) for r, t in ROLE_LABELS.items()},
         "photo": {k.value: str(t) for k, t in PHOTO_LABELS.items()},
+        "source": {k.value: str(t) for k, t in SOURCE_LABELS.items()},
         "notification": {k.value: str(t) for k, t in NOTIFICATION_LABELS.items()},
         "task": {k: str(t) for k, t in TASK_LABELS.items()},
         "open": [s.value for s in OPEN_STATUSES],

@@ -8,6 +8,7 @@ from typing import Callable
 from flask import current_app, jsonify, request, send_file
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import case as sa_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -17,7 +18,7 @@ from app.auth import request_scope, roles_required
 from app.errors import Forbidden, NotFound
 from app.extensions import db, limiter
 from app.inputs import BBOX, CASE_REF_PATTERN, LAT, LON, Field, bbox_arg, optional, parse, photos
-from app.models import Case, Grid, Media, Role
+from app.models import Case, Category, Grid, Media, Role
 from app.models.cases import Source
 from app.models.people import STAFF_ROLES
 from app.models.types import MAX_ID
@@ -26,7 +27,7 @@ from app.services import policy
 from app.services.calendar import local_datetime
 from app.services.media import PREVIEW_SIDES, media_path, preview_file
 from app.vocabulary import WAITING_LABELS, label
-from dispatch.lifecycle import Action, CaseStatus
+from dispatch.lifecycle import PHASE_OF, Action, CaseStatus
 
 A = Action
 
@@ -112,9 +113,16 @@ LIST_FILTERS = [
     Field("source", Source, many=True),
     BBOX,
     Field("from", str, description=_date, max_length=40), Field("to", str, description=_date, max_length=40),
-    Field("q", str, description="part of a case number", max_length=40),
+    Field("q", str, description="part of a case number (finds closed cases too unless `status` is given)",
+          max_length=40),
+    Field("class", str, many=True, description="major class code", max_length=40), _id("department_id"),
+    Field("overdue", bool, description="only cases past the deadline of the phase they are in"),
+    Field("sort", str, choices=("newest", "due"), description="newest first (default) or the nearest deadline first"),
     Field("page", int, min=1, max=100_000), Field("page_size", int, min=1, max=500),
 ]
+# The deadline of the phase a case is in (dispatch, handle or check), in SQL: derived from the lifecycle's table.
+ACTIVE_DUE = sa_case(*[(Case.status == status, getattr(Case, f"{phase.value}_due_at"))
+                       for status, phase in PHASE_OF.items()], else_=None)
 
 
 @bp.get("/cases")
@@ -136,6 +144,12 @@ def list_cases():
             q = q.where(column == args[name])
     if "source" in args:
         q = q.where(Case.source.in_(args["source"]))
+    if "class" in args:
+        q = q.join(Category, Category.code == Case.category_code).where(Category.class_code.in_(args["class"]))
+    if "department_id" in args:
+        q = q.where(Case.department_id == args["department_id"])
+    if args.get("overdue"):
+        q = q.where(ACTIVE_DUE < func.now())
     if box := bbox_arg(args.get("bbox")):
         q = q.where(Case.location.intersects(func.ST_MakeEnvelope(*box, 4326)))
     if "from" in args:
@@ -147,9 +161,11 @@ def list_cases():
     page = args.get("page", 1)
     size = min(args.get("page_size", 100), current_app.config["API_PAGE_SIZE_MAX"])
     total = db.session.scalar(select(func.count()).select_from(q.subquery()))
+    order = ((ACTIVE_DUE.is_(None), ACTIVE_DUE, Case.reported_at.desc(), Case.id.desc())
+             if args.get("sort") == "due" else (Case.reported_at.desc(), Case.id.desc()))
     rows = db.session.scalars(
         q.options(selectinload(Case.grid), selectinload(Case.assignee))  # no query per feature
-        .order_by(Case.reported_at.desc(), Case.id.desc()).limit(size).offset((page - 1) * size)
+        .order_by(*order).limit(size).offset((page - 1) * size)
     )
     return jsonify({
         "type": "FeatureCollection",

@@ -14,11 +14,42 @@
   }).addTo(map);
   const colors = { reported: "#8e44ad", verified: "#9b59b6", filed: "#e67e22", dispatched: "#f1c40f",
     accepted: "#3498db", handling: "#2980b9", resolved: "#16a085", closed: "#27ae60", suspended: "#7f8c8d" };
+  const markers = new Map();  // case id → its marker, to highlight the case in the panel
   const caseLayer = L.geoJSON(null, {
     pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 6, weight: 1, color: "#222",
       fillColor: f.properties.overdue ? "#e74c3c" : (colors[f.properties.status] || "#999"), fillOpacity: 0.9 }),
-    onEachFeature: (f, layer) => layer.on("click", () => showCase(f.id)),
+    onEachFeature: (f, layer) => { markers.set(f.id, layer); layer.on("click", () => showCase(f.id)); },
   }).addTo(map);
+  function highlight(id) {
+    markers.forEach((m, key) => m.setStyle(key === id ? { radius: 10, weight: 3, color: "#0b4f8a" }
+      : { radius: 6, weight: 1, color: "#222" }));
+    const m = markers.get(id);
+    if (m) m.bringToFront();
+  }
+  document.getElementById("legend").innerHTML = Object.entries(colors).map(([s, c]) =>
+    `<li><i style="background:${c}"></i>${esc(vocabulary.status[s])}</li>`).join("")
+    + `<li><i style="background:#e74c3c"></i>${esc(t.overdue)}</li>`;
+
+  // Filters live in the address: a view can be bookmarked and shared.
+  const filters = document.getElementById("filters");
+  const FILTERS = ["status", "q", "class", "source", "grid", "sort", "overdue"];
+  function filtersFromAddress() {
+    const params = new URLSearchParams(location.search);
+    FILTERS.forEach((name) => {
+      const el = filters.elements[name];
+      if (!params.has(name)) return;
+      if (el.type === "checkbox") el.checked = params.get(name) === "1"; else el.value = params.get(name);
+    });
+  }
+  getJSON("/api/v1/categories").then((cats) => {
+    const classes = new Map(cats.map((c) => [c.class.code, c.class.name]));
+    filters.elements.class.insertAdjacentHTML("beforeend", [...classes].map(([code, name]) =>
+      `<option value="${esc(code)}">${esc(name)}</option>`).join(""));
+    filters.elements.source.insertAdjacentHTML("beforeend", Object.entries(vocabulary.source).map(([code, name]) =>
+      `<option value="${esc(code)}">${esc(name)}</option>`).join(""));
+    filtersFromAddress();
+    loadCases();
+  }, () => {});
 
   async function loadGrids() {
     const fc = await getJSON("/api/v1/grids");
@@ -28,13 +59,17 @@
   }
 
   async function loadCases() {
-    const form = new FormData(document.getElementById("filters"));
-    const params = new URLSearchParams({ page_size: "500" });
-    const status = form.get("status");
-    params.set("status", status || vocabulary.open.join(","));
-    if (form.get("q")) params.set("q", form.get("q"));
+    const form = new FormData(filters);
+    const chosen = new URLSearchParams();
+    FILTERS.forEach((name) => { const v = form.get(name); if (v) chosen.set(name, v); });
+    history.replaceState(null, "", chosen.toString() ? `?${chosen}` : location.pathname);
+    const params = new URLSearchParams({ page_size: "500", ...Object.fromEntries(chosen) });
+    // A case number finds the case whatever its status; otherwise the open ones unless a status is chosen.
+    if (!form.get("status") && !form.get("q")) params.set("status", vocabulary.open.join(","));
     const fc = await getJSON("/api/v1/cases?" + params);
+    markers.clear();
     caseLayer.clearLayers().addData(fc);
+    if (shown) highlight(shown);
     document.getElementById("count").textContent = fc.features.length ? `${fc.total} ${t.cases}` : t.none;
     document.getElementById("case-list").innerHTML = fc.features.map((f) => {
       const p = f.properties;
@@ -49,6 +84,7 @@
     const c = await getJSON(`/api/v1/cases/${id}`);
     const p = c.properties;
     shown = c.id;
+    highlight(c.id);
     const el = document.getElementById("case-detail");
     el.hidden = false;
     el.innerHTML = `<button type="button" class="close" aria-label="×">×</button><h2>${esc(p.number)} · ${esc(p.category_name)}</h2>
@@ -151,6 +187,7 @@
     source.onerror = () => { liveEl.className = "live off"; liveEl.textContent = t.reconnecting; };
   }
 
+  filtersFromAddress();
   loadGrids().then(loadCases);
   loadNotes();
   setInterval(loadCases, source ? 120000 : 15000);  // a safety net only while the stream is up

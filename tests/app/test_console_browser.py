@@ -60,3 +60,15 @@ def test_a_dispatcher_dispatches_to_the_top_suggestion_and_sees_new_cases_live(d
     db.session.commit()
     page.wait_for_selector(f"#case-list li[data-id='{fresh.id}']", timeout=10_000)  # no reload
     assert page.inner_text("#count") != before
+
+    # Filters live in the address, so a view can be shared; a number finds a case whatever its status.
+    page.select_option("select[name=class]", "city_appearance")
+    page.check("input[name=overdue]")
+    page.wait_for_function("location.search.includes('overdue=1') && location.search.includes('class=city')")
+    page.reload()
+    assert page.is_checked("input[name=overdue]") and page.input_value("select[name=class]") == "city_appearance"
+    page.uncheck("input[name=overdue]")
+    page.fill("input[name=q]", case.number)
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector(f"#case-list li[data-id='{case.id}']")
+    page.screenshot(path=str(SHOTS / "console-filters.png"))

@@ -275,3 +275,33 @@ def test_evidence_follows_the_reading_rules_and_needs_content(client, town):
     assert r.status_code == 400 and r.json["error"]["code"] == "validation_error"
     db.session.expire_all()
     assert "add_evidence" not in [e.action.value for e in db.session.get(Case, case.id).events]
+
+
+def test_list_filters_for_the_console(client, town):
+    from datetime import timedelta
+
+    from app.models.types import utcnow
+    from app.services import cases as svc
+    from tests.factories import make_department
+
+    dept = make_department()
+    banner = advance(town, reported(town, category="banner"), "filed")  # advertising
+    garbage = advance(town, reported(town), "filed")  # city appearance
+    svc.dispatch_case(garbage.id, town.dispatcher, department_id=dept.id)
+    closed = advance(town, reported(town), "closed")
+    db.session.commit()
+    db.session.get(Case, banner.id).dispatch_due_at = utcnow() - timedelta(minutes=5)  # overdue
+    db.session.commit()
+    headers = token_for(town.dispatcher)
+
+    def numbers(query):
+        r = client.get(f"/api/v1/cases?{query}", headers=headers)
+        assert r.status_code == 200, r.json
+        return [f["properties"]["number"] for f in r.json["features"]]
+
+    assert numbers("class=advertising") == [banner.number]
+    assert numbers(f"department_id={dept.id}") == [garbage.number]
+    assert numbers("overdue=1") == [banner.number]
+    assert numbers("sort=due&status=filed,dispatched") == [banner.number, garbage.number]  # nearest deadline first
+    assert numbers(f"q={closed.number[-5:]}") == [closed.number]  # a number finds a closed case
+    assert client.get("/api/v1/cases?sort=oldest", headers=headers).status_code == 400
