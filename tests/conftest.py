@@ -204,18 +204,28 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def phone(browser, live_server):
-    """A phone-sized page in Chinese, located in the test district, that never leaves 127.0.0.1."""
-    context = browser.new_context(
-        base_url=live_server, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-        has_touch=True, locale="zh-CN", geolocation={"latitude": 30.005, "longitude": 120.005},
-        permissions=["geolocation"],
-    )
-    # Map tiles and anything else off this machine are refused at once instead of timing out.
+def _local_page(browser, live_server, **options):
+    """A page in Chinese that never leaves 127.0.0.1: map tiles and anything else are refused at once."""
+    context = browser.new_context(base_url=live_server, locale="zh-CN", **options)
     context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server)
                   else route.abort())
     context.set_default_timeout(15_000)
-    page = context.new_page()
+    return context.new_page()
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A phone-sized page, located in the test district."""
+    page = _local_page(browser, live_server, viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                       is_mobile=True, has_touch=True, geolocation={"latitude": 30.005, "longitude": 120.005},
+                       permissions=["geolocation"])
     yield page
-    context.close()
+    page.context.close()
+
+
+@pytest.fixture
+def desk(browser, live_server):
+    """A 1440×900 desktop page: the console's screen."""
+    page = _local_page(browser, live_server, viewport={"width": 1440, "height": 900})
+    yield page
+    page.context.close()

@@ -14,16 +14,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def desk(browser, live_server, app, monkeypatch):
-    """A 1440×900 desktop page in Chinese that never leaves 127.0.0.1, with the real CSRF checks."""
-    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    context = browser.new_context(base_url=live_server, viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server)
-                  else route.abort())
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def town(town, app, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the browser goes through the real CSRF checks
+    return town
 
 
 def on_duty_worker(where):
