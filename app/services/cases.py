@@ -641,11 +641,6 @@ def _refuse_if_changed(case: Case, actor: User, base_version: int) -> None:
                                  for c in changes]})
 
 
-def version(case: Case) -> int:
-    """The case's version: the id of its latest event (what an app sends back as `base_version`)."""
-    return max((e.id for e in case.events if e.id is not None), default=0)
-
-
 def timeline(case: Case) -> list[CaseEvent]:
     """Events of a case in order (loaded once per request; events appended since are in it)."""
     return list(case.events)
