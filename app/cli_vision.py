@@ -93,6 +93,15 @@ def eval_cmd(weights, data, imgsz):
                           ensure_ascii=False))
 
 
+@vision_cli.command("negatives")
+@click.argument("out", type=click.Path(file_okay=False))
+def negatives_cmd(out):
+    """Export camera findings marked invalid as YOLO background images (crops, empty labels) for retraining."""
+    from app.services.vision import export_negatives
+
+    click.echo(f"{export_negatives(Path(out))} negatives → {out}")
+
+
 @vision_cli.command("demo-setup")
 def demo_setup():
     """For the live demo: train the tiny model on synthetic shapes once, and write the demo cameras' videos."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -140,3 +141,43 @@ def record_violation(camera_id: int, found: Found, model_version: str, *, at: da
         svc.file_case(case.id, actor, at=at)
     return {"action": "created", "case": case.number, "category": v.category, "status": case.status.value,
             "lon": round(found.lon, 7), "lat": round(found.lat, 7)}
+
+
+def export_negatives(out: Path) -> int:
+    """Write the camera findings people marked invalid (核实无效) as YOLO background images for retraining.
+
+    Each invalidated camera case gives its crop (the region the detector took for a violation) as
+    `images/<case number>.jpg` with an empty `labels/<case number>.txt` (nothing to find there), and a row in
+    `negatives.csv` (case, category claimed, model, confidence, reason). Returns how many were written; cases
+    already exported are written again (the folder is the current set, not a log).
+    """
+    import csv
+    import shutil
+
+    from app.models import CaseEvent
+    from app.models.cases import MediaKind
+    from app.services.media import media_path
+    from dispatch.lifecycle import Action, CaseStatus
+
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+    cases = db.session.scalars(select(Case).where(Case.source == Source.CAMERA, Case.status == CaseStatus.INVALID)
+                               .order_by(Case.id))
+    written = 0
+    with open(out / "negatives.csv", "w", newline="", encoding="utf-8") as fh:
+        rows = csv.writer(fh)
+        rows.writerow(["case", "category", "model", "confidence", "reason"])
+        for case in cases:
+            crops = [m for m in case.media if m.kind is MediaKind.EVIDENCE]
+            if not crops:
+                continue
+            crop = crops[-1]  # stored after the annotated frame: the raw region, without drawn boxes
+            shutil.copyfile(media_path(crop), out / "images" / f"{case.number}.jpg")
+            (out / "labels" / f"{case.number}.txt").write_text("", encoding="utf-8")
+            reason = db.session.scalar(select(CaseEvent.note).where(
+                CaseEvent.case_id == case.id, CaseEvent.action == Action.INVALIDATE).order_by(CaseEvent.id.desc()))
+            detector = (case.extra or {}).get("detector", {})
+            rows.writerow([case.number, case.category_code, detector.get("model", ""),
+                           detector.get("confidence", ""), reason or ""])
+            written += 1
+    return written

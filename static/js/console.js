@@ -41,15 +41,16 @@
       if (el.type === "checkbox") el.checked = params.get(name) === "1"; else el.value = params.get(name);
     });
   }
-  getJSON("/api/v1/categories").then((cats) => {
+  // The lists are filled first, then the form is set from the address, then the cases load (in that order:
+  // a load before would write the address back without the filters that had no option yet).
+  const formReady = getJSON("/api/v1/categories").then((cats) => {
     const classes = new Map(cats.map((c) => [c.class.code, c.class.name]));
     filters.elements.class.insertAdjacentHTML("beforeend", [...classes].map(([code, name]) =>
       `<option value="${esc(code)}">${esc(name)}</option>`).join(""));
     filters.elements.source.insertAdjacentHTML("beforeend", Object.entries(vocabulary.source).map(([code, name]) =>
       `<option value="${esc(code)}">${esc(name)}</option>`).join(""));
     filtersFromAddress();
-    loadCases();
-  }, () => {});
+  }, () => filtersFromAddress());
 
   async function loadGrids() {
     const fc = await getJSON("/api/v1/grids");
@@ -73,8 +74,13 @@
     document.getElementById("count").textContent = fc.features.length ? `${fc.total} ${t.cases}` : t.none;
     document.getElementById("case-list").innerHTML = fc.features.map((f) => {
       const p = f.properties;
+      // 核实 in one click from the list: reports waiting for verification carry their two answers.
+      const verify = staff && p.status === "reported" ? `<span class="quick">
+        <button type="button" data-verify="true">${esc(t.valid)}</button>
+        <button type="button" data-verify="false" class="alt">${esc(t.invalid)}</button></span>` : "";
       return `<li data-id="${f.id}"><b>${esc(p.number)}</b> <span class="badge">${esc(p.status_label)}</span>
-        ${p.overdue ? `<span class="badge overdue">${esc(t.overdue)}</span>` : ""}<br>
+        ${p.overdue ? `<span class="badge overdue">${esc(t.overdue)}</span>` : ""}
+        ${p.source === "camera" ? `<span class="badge">${esc(vocabulary.source.camera)}</span>` : ""}${verify}<br>
         ${esc(p.category_name)} · ${esc(p.grid || "")} ${p.due_at ? `· ${esc(t.due)} ${esc(when(p.due_at))}` : ""}</li>`;
     }).join("");
   }
@@ -147,9 +153,25 @@
   });
   document.getElementById("filters").addEventListener("change", loadCases);
   document.getElementById("filters").addEventListener("submit", (e) => { e.preventDefault(); loadCases(); });
-  document.getElementById("case-list").addEventListener("click", (e) => {
+  document.getElementById("case-list").addEventListener("click", async (e) => {
     const li = e.target.closest("li[data-id]");
-    if (li) showCase(li.dataset.id);
+    if (!li) return;
+    const answer = e.target.dataset.verify;
+    if (answer === undefined) { showCase(li.dataset.id); return; }
+    const body = { valid: answer === "true" };
+    if (!body.valid) {
+      const reason = window.prompt(t.reason);  // invalid needs a reason (kept with the case; camera frames feed retraining)
+      if (!reason || !reason.trim()) return;
+      body.note = reason.trim();
+    }
+    try { await postJSON(`/api/v1/cases/${li.dataset.id}/verify`, body); loadCases(); }
+    catch (err) { window.alert(err.message); }
+  });
+  const queue = document.getElementById("verify-queue");
+  if (queue) queue.addEventListener("click", () => {
+    filters.elements.status.value = "reported"; filters.elements.sort.value = "newest";
+    filters.elements.overdue.checked = false; filters.elements.q.value = "";
+    loadCases();
   });
   // Notifications: mine, unread first; opening one shows its case and marks it read.
   const notesEl = document.getElementById("notes");
@@ -187,8 +209,7 @@
     source.onerror = () => { liveEl.className = "live off"; liveEl.textContent = t.reconnecting; };
   }
 
-  filtersFromAddress();
-  loadGrids().then(loadCases);
+  Promise.all([loadGrids(), formReady]).then(loadCases);
   loadNotes();
   setInterval(loadCases, source ? 120000 : 15000);  // a safety net only while the stream is up
   if (staff) {

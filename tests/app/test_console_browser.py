@@ -57,11 +57,27 @@ def test_a_dispatcher_dispatches_to_the_top_suggestion_and_sees_new_cases_live(d
     # Filters live in the address, so a view can be shared; a number finds a case whatever its status.
     page.select_option("select[name=class]", "city_appearance")
     page.check("input[name=overdue]")
-    page.wait_for_function("location.search.includes('overdue=1') && location.search.includes('class=city')")
+    page.wait_for_url(lambda url: "overdue=1" in url and "class=city_appearance" in url)
     page.reload()
-    assert page.is_checked("input[name=overdue]") and page.input_value("select[name=class]") == "city_appearance"
+    page.wait_for_selector("input[name=overdue]:checked")  # restored from the address
+    assert page.input_value("select[name=class]") == "city_appearance"
     page.uncheck("input[name=overdue]")
     page.fill("input[name=q]", case.number)
     page.press("input[name=q]", "Enter")
     page.wait_for_selector(f"#case-list li[data-id='{case.id}']")
     page.screenshot(path=str(SHOTS / "console-filters.png"))
+
+    # The verify queue: one click for valid, a reason for invalid.
+    other = reported(town, description="疑似误报")
+    db.session.commit()
+    page.fill("input[name=q]", "")
+    page.click("#verify-queue")
+    page.wait_for_selector(f"#case-list li[data-id='{other.id}'] .quick")
+    page.screenshot(path=str(SHOTS / "console-verify-queue.png"))
+    page.click(f"#case-list li[data-id='{fresh.id}'] button[data-verify=true]")
+    page.once("dialog", lambda dialog: dialog.accept("重复上报"))
+    page.click(f"#case-list li[data-id='{other.id}'] button[data-verify=false]")
+    page.wait_for_selector(f"#case-list li[data-id='{other.id}']", state="detached")
+    db.session.expire_all()
+    assert db.session.get(Case, fresh.id).status.value == "verified"
+    assert db.session.get(Case, other.id).status.value == "invalid"

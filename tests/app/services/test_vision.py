@@ -195,3 +195,34 @@ def test_camera_cases_are_recorded_under_the_camera_account(app, camera, tmp_pat
     replay(app, video)
     case = db.session.scalars(db.select(Case)).one()
     assert case.events[0].actor.username == "camera-bot" and case.events[0].actor.display_name == "视频智能识别"
+
+
+def test_camera_findings_marked_invalid_become_negatives_for_retraining(app, tmp_path):
+    import csv
+
+    from app.models.cases import Source
+    from app.services import cases as svc
+    from app.services.vision import camera_actor
+    from tests.factories import Cast, jpeg
+
+    make_grids()
+    cast = Cast()
+    frame, crop = jpeg((10, 10, 10), (64, 48)), jpeg((200, 200, 200), (24, 16))
+    shadow, _ = svc.report_case(camera_actor(), category_code="exposed_garbage", lon=120.005, lat=30.005,
+                                source=Source.CAMERA, photos=[frame, crop],
+                                extra={"detector": {"model": "tiny-1", "confidence": 0.41}})
+    real, _ = svc.report_case(camera_actor(), category_code="banner", lon=120.006, lat=30.005,
+                              source=Source.CAMERA, photos=[frame, crop])
+    svc.verify_case(shadow.id, cast.dispatcher, valid=False, note="树影，不是垃圾")
+    svc.verify_case(real.id, cast.dispatcher, valid=True)
+    db.session.commit()
+    r = app.test_cli_runner().invoke(args=["vision", "negatives", str(tmp_path / "neg")])
+    assert r.exit_code == 0 and r.output.startswith("1 negatives"), r.output
+    from PIL import Image
+
+    with Image.open(tmp_path / "neg" / "images" / f"{shadow.number}.jpg") as img:
+        assert img.size == (24, 16)  # the crop (the raw region), not the annotated frame
+    assert (tmp_path / "neg" / "labels" / f"{shadow.number}.txt").read_text() == ""
+    rows = list(csv.DictReader(open(tmp_path / "neg" / "negatives.csv", encoding="utf-8")))
+    assert rows == [{"case": shadow.number, "category": "exposed_garbage", "model": "tiny-1", "confidence": "0.41",
+                     "reason": "树影，不是垃圾"}]
