@@ -11,6 +11,7 @@ queue for a person. Evidence (annotated frame and crop) is stored like any photo
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def camera_actor():
 def get_camera(ref: str | int) -> Camera:
     """A camera by code or id, or 404."""
     q = select(Camera).where(Camera.code == str(ref))
-    if str(ref).isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", str(ref)):  # ASCII digits: str.isdigit() also takes '¹', which int() refuses
         q = select(Camera).where((Camera.id == int(ref)) | (Camera.code == str(ref)))
     cam = db.session.scalars(q).first()
     if cam is None:

@@ -226,3 +226,13 @@ def test_camera_findings_marked_invalid_become_negatives_for_retraining(app, tmp
     rows = list(csv.DictReader(open(tmp_path / "neg" / "negatives.csv", encoding="utf-8")))
     assert rows == [{"case": shadow.number, "category": "exposed_garbage", "model": "tiny-1", "confidence": "0.41",
                      "reason": "树影，不是垃圾"}]
+
+
+@pytest.mark.parametrize("code", ["¹", "١٢", "9" * 30])
+def test_odd_camera_codes_are_not_found_rather_than_a_server_error(client, code):
+    from app.models import Role
+    from tests.factories import make_user, token_for
+
+    r = client.post(f"/api/v1/cameras/{code}/calibration", json={"points": CONTROL},
+                    headers=token_for(make_user(Role.ADMIN)))
+    assert r.status_code == 404
