@@ -10,10 +10,10 @@ well under a second.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-EARTH_M = 6_371_000.0
+from dispatch.routing import distance_km
+
 LATE_PENALTY_PER_S = 100  # a second late weighs as much as 100 s of extra walking
 
 
@@ -38,10 +38,8 @@ class Leg:
 
 
 def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance between two (lon, lat) points, in metres."""
-    lon1, lat1, lon2, lat2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_M * math.asin(math.sqrt(h))
+    """Ground distance between two (lon, lat) points, in metres (the routing library's, over a city)."""
+    return distance_km(*a, *b) * 1000
 
 
 def plan(start: tuple[float, float], stops: list[Stop], *, speed_mps: float = 1.3,

@@ -214,7 +214,13 @@ def _local_page(browser, live_server, **options):
 
 
 @pytest.fixture
-def phone(browser, live_server):
+def real_csrf(app, monkeypatch):
+    """Pages in a browser go through the real CSRF checks (TestConfig turns them off for the API tests)."""
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+
+
+@pytest.fixture
+def phone(browser, live_server, real_csrf):
     """A phone-sized page, located in the test district."""
     page = _local_page(browser, live_server, viewport={"width": 390, "height": 844}, device_scale_factor=2,
                        is_mobile=True, has_touch=True, geolocation={"latitude": 30.005, "longitude": 120.005},
@@ -224,7 +230,7 @@ def phone(browser, live_server):
 
 
 @pytest.fixture
-def desk(browser, live_server):
+def desk(browser, live_server, real_csrf):
     """A 1440×900 desktop page: the console's screen."""
     page = _local_page(browser, live_server, viewport={"width": 1440, "height": 900})
     yield page

@@ -19,12 +19,6 @@ from vision.synth import background, draw
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def town(town, app, monkeypatch):
-    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the browser goes through the real CSRF checks
-    return town
-
-
 def banner_photo(gps: tuple[float, float]) -> bytes:
     """A PNG street scene with the test model's 'banner' on it, carrying EXIF GPS (lat, lon) like a phone photo."""
     img = background(160, 160, random.Random(5))

@@ -13,12 +13,6 @@ from tests.factories import PASSWORD, advance, make_user, reported
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def town(town, app, monkeypatch):
-    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the browser goes through the real CSRF checks
-    return town
-
-
 def on_duty_worker(where):
     worker = make_user(Role.WORKER, display_name="张网格")
     worker.skills = [db.session.get(Category, "exposed_garbage")]

@@ -19,12 +19,6 @@ from tests.factories import PASSWORD, advance, reported
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def town(town, app, monkeypatch):
-    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the browser goes through the real CSRF checks
-    return town
-
-
 def phone_photo(size=(3000, 2000), color=(90, 120, 60)) -> dict:
     """A phone-sized JPEG, as the file picker hands it over."""
     buf = io.BytesIO()
