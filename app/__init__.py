@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import Flask, has_request_context, request, session
 
-from app.config import BASE_DIR, Config
+from app.config import BASE_DIR, Config, validate
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -56,6 +55,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.config.from_object(config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]  # one switch for both cookies
+    validate(app.config)
 
     from app import (
         domain_events,  # noqa: F401  (records what each change did; follows it up after commit)
@@ -87,23 +87,26 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     from app import vocabulary as v
     from app.models.people import STAFF_ROLES, Role
+    from app.services.calendar import local_text
     from dispatch.lifecycle import CaseStatus
 
     login_manager.login_message = _l("Please sign in.")
-    tz = ZoneInfo(app.config["TIMEZONE"])
     app.jinja_env.globals.update(
         current_locale=lambda: str(get_locale() or "zh_CN"),
         status_label=lambda s: v.label(v.STATUS_LABELS, s),
         action_label=lambda a: v.label(v.ACTION_LABELS, a),
         role_label=lambda r: v.label(v.ROLE_LABELS, r),
         photo_label=lambda k: v.label(v.PHOTO_LABELS, k),
+        kpi_label=lambda k: v.label(v.KPI_LABELS, k),
         vocabulary=v.as_json,
         Role=Role, CaseStatus=CaseStatus, STAFF_ROLES=STAFF_ROLES,
         open_statuses=v.OPEN_STATUSES,
         timezone=app.config["TIMEZONE"],
+        basemap=lambda: {key: app.config[f"MAP_{name}"] for key, name in (
+            ("url", "TILE_URL"), ("attribution", "TILE_ATTRIBUTION"), ("crs", "TILE_CRS"),
+            ("subdomains", "TILE_SUBDOMAINS"), ("max_zoom", "MAX_ZOOM"))},
     )
-    app.jinja_env.filters["localtime"] = lambda value, fmt="%Y-%m-%d %H:%M": (
-        value.astimezone(tz).strftime(fmt) if value else "")
+    app.jinja_env.filters["localtime"] = local_text
 
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp

@@ -18,6 +18,7 @@ from flask.cli import AppGroup
 from app.errors import DomainError
 from app.extensions import db, get_redis
 from app.seed import DEFAULT_PASSWORD
+from app.services.kpis import GROUPS as KPI_GROUPS
 
 
 def domain_command(func):
@@ -198,7 +199,7 @@ def dispatch_simulate(policy, workers, hours, load, seed, warmup_days, city, as_
 @click.command("kpis")
 @click.option("--from", "start", default=None, help="ISO date; default 30 days ago")
 @click.option("--to", "end", default=None, help="ISO date; default now")
-@click.option("--group-by", type=click.Choice(["grid", "worker", "category", "day"]), default=None)
+@click.option("--group-by", type=click.Choice(list(KPI_GROUPS)), default=None)
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def kpis_cmd(start, end, group_by, as_json):
@@ -213,8 +214,9 @@ def kpis_cmd(start, end, group_by, as_json):
     for k, v in out["summary"].items():
         click.echo(f"  {k:<22}{v}")
     for g in out.get("groups", []):
-        click.echo(f"  [{g[group_by]}] cases={g['cases']} on_time={g['on_time_rate']} "
-                   f"mean_close_min={g['mean_close_min']} rework={g['rework_rate']}")
+        rank = f"#{g['rank']} " if "rank" in g else ""
+        click.echo(f"  {rank}[{g[group_by]}] cases={g['cases']} on_time={g['on_time_rate']} "
+                   f"mean_close_min={g['mean_close_min']} rework={g['rework_rate']} score={g['score']}")
 
 
 open311_cli = AppGroup("open311", help="The Open311 GeoReport v2 endpoint.")

@@ -19,9 +19,10 @@ class Config:
     SECRET_KEY = _env("SECRET_KEY", "dev-only-change-me")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", "postgresql+psycopg://urbanops:urbanops@127.0.0.1:5432/urbanops")
     # A killed worker's backend waiting on a row lock would hold its own locks until that wait ends:
-    # PostgreSQL checks every 5 s that the client is still there and ends the orphan.
+    # PostgreSQL checks every 5 s that the client is still there and ends the orphan. JIT compilation is off:
+    # it cost 70 ms on the map's big aggregations (bench/viewport.py) and the app runs no hour-long queries.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True,
-                                 "connect_args": {"options": "-c client_connection_check_interval=5000"}}
+                                 "connect_args": {"options": "-c client_connection_check_interval=5000 -c jit=off"}}
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     MEDIA_ROOT = _env("MEDIA_ROOT", str(BASE_DIR / "media"))
     MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_MB", "25")) * 1024 * 1024
@@ -72,8 +73,14 @@ class Config:
     STREAM_PORT = int(_env("STREAM_PORT", "0")) or None
 
     RQ_QUEUES = ("dispatch", "default", "maintenance", "media")  # media: blurring public photo copies
-    # Base map tiles; intranets point this at their own tile server.
+    # Base map tiles; intranets point this at their own tile server. MAP_TILE_CRS says which coordinates the
+    # tiles are drawn in: "wgs84" (OpenStreetMap, Tianditu's _w layers) or "gcj02" (Amap/Gaode, Tencent), where
+    # the pages shift every position for display so markers sit on the right street (stored data stays WGS-84).
     MAP_TILE_URL = _env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    MAP_TILE_ATTRIBUTION = _env("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+    MAP_TILE_CRS = _env("MAP_TILE_CRS", "wgs84")
+    MAP_TILE_SUBDOMAINS = _env("MAP_TILE_SUBDOMAINS", "abc")  # what {s} takes: Amap "1234", Tianditu "01234567"
+    MAP_MAX_ZOOM = int(_env("MAP_MAX_ZOOM", "19"))
     DEMO_MODE = _env("DEMO_MODE", "0") == "1"
     # Routing weights as JSON, e.g. {"lateness": 6, "neighbour": 20}; see dispatch/routing.py.
     DISPATCH_WEIGHTS = _env("DISPATCH_WEIGHTS", "{}")
@@ -102,6 +109,31 @@ class Config:
     DEDUPE_RADIUS_M = float(_env("DEDUPE_RADIUS_M", "50"))
     DEDUPE_HOURS = float(_env("DEDUPE_HOURS", "24"))
     API_PAGE_SIZE_MAX = 500
+    EXPORT_MAX_ROWS = int(_env("EXPORT_MAX_ROWS", "50000"))  # rows of a CSV export (built in memory)
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work: raised by create_app, so a bad value stops the start, not a request later."""
+
+
+MAP_CRS = ("wgs84", "gcj02")
+
+
+def validate(config) -> None:
+    """Refuse settings that would only fail later, in a page or a job (called by create_app)."""
+    import re
+
+    url = config["MAP_TILE_URL"]
+    if not all(part in url for part in ("{z}", "{x}", "{y}")) or not re.match(r"^(https?://[^/]+)?/", url):
+        raise ConfigError(f"MAP_TILE_URL must be an http(s) or /path template with {{z}}, {{x}} and {{y}}: {url!r}")
+    if config["MAP_TILE_CRS"] not in MAP_CRS:
+        raise ConfigError(f"MAP_TILE_CRS must be one of {', '.join(MAP_CRS)}: {config['MAP_TILE_CRS']!r}")
+    if "{s}" in url and not config["MAP_TILE_SUBDOMAINS"]:
+        raise ConfigError("MAP_TILE_URL uses {s} but MAP_TILE_SUBDOMAINS is empty")
+    if not 1 <= config["MAP_MAX_ZOOM"] <= 22:
+        raise ConfigError(f"MAP_MAX_ZOOM must be 1..22: {config['MAP_MAX_ZOOM']}")
+    if config["EXPORT_MAX_ROWS"] < 1:
+        raise ConfigError(f"EXPORT_MAX_ROWS must be positive: {config['EXPORT_MAX_ROWS']}")
 
 
 class TestConfig(Config):

@@ -117,6 +117,33 @@ NOTIFICATION_LABELS: dict[NotificationKind, object] = {
     NotificationKind.OFFER_EXPIRED: _l("Offer not accepted in time"),
 }
 
+# The dashboard's figures (dispatch.kpi.summarize keys and the composite score) and the case sets behind them
+# (app.services.case_search.KPI_SETS, the drill-down).
+KPI_LABELS: dict[str, object] = {
+    "cases": _l("Cases"),
+    "closed": _l("Closed"),
+    "open": _l("Not closed"),
+    "on_time": _l("Closed on time"),
+    "late": _l("Closed late"),
+    "reworked": _l("Reworked"),
+    "first_time_fix": _l("Fixed the first time"),
+    "delayed": _l("Delayed"),
+    "rated": _l("Rated"),
+    "dissatisfied": _l("Dissatisfied (1–2 stars)"),
+    "closure_rate": _l("Closure rate"),
+    "on_time_rate": _l("On-time closure"),
+    "rework_rate": _l("Rework rate"),
+    "delay_rate": _l("Delay rate"),
+    "first_time_fix_rate": _l("First-time fix"),
+    "mean_close_min": _l("Mean time to close (min)"),
+    "median_close_min": _l("Median time to close (min)"),
+    "p90_close_min": _l("p90 time to close (min)"),
+    "mean_satisfaction": _l("Satisfaction"),
+    "dispatch_accuracy": _l("Dispatch accuracy"),
+    "score": _l("Composite score"),
+}
+
+
 def label(table: dict, key) -> str:
     """The translated label of `key` (an enum member or its value: a StrEnum hashes as its value) in `table`."""
     return str(table.get(key, key))
@@ -132,6 +159,7 @@ def as_json() -> dict:
         "source": {k.value: str(t) for k, t in SOURCE_LABELS.items()},
         "notification": {k.value: str(t) for k, t in NOTIFICATION_LABELS.items()},
         "task": {k: str(t) for k, t in TASK_LABELS.items()},
+        "kpi": {k: str(t) for k, t in KPI_LABELS.items()},
         "open": [s.value for s in OPEN_STATUSES],
         "done": [s.value for s in DONE_STATUSES],
     }

@@ -92,3 +92,24 @@ def jain(values: list[float]) -> float | None:
     return round(sum(values) ** 2 / (len(values) * sum(v * v for v in values)), 4)
 
 
+
+
+# 综合指标值: the composite score that ranks grids, workers and departments in the league tables, the way city
+# evaluations weigh their indicators (按期结案率 first). Each term is scaled to 0..1 with 1 best; a term a unit has
+# no data for (no closed case yet, nobody rated) is left out and the remaining weights are scaled up to sum 1.
+SCORE_TERMS: dict[str, tuple[float, object]] = {
+    "on_time_rate": (0.40, lambda v: v),  # 按期结案率
+    "closure_rate": (0.20, lambda v: v),  # 结案率
+    "rework_rate": (0.15, lambda v: 1 - v),  # 返工率 (lower is better)
+    "mean_satisfaction": (0.15, lambda v: (v - 1) / 4),  # 满意度, 1..5 stars
+    "delay_rate": (0.10, lambda v: 1 - v),  # 延期率 (lower is better)
+}
+
+
+def composite(summary: dict) -> float | None:
+    """The composite score 0..100 of one unit's KPIs (SCORE_TERMS), or None without cases."""
+    if not summary.get("cases"):
+        return None
+    terms = [(w, scale(summary[k])) for k, (w, scale) in SCORE_TERMS.items() if summary.get(k) is not None]
+    weight = sum(w for w, _ in terms)
+    return round(100 * sum(w * v for w, v in terms) / weight, 1) if weight else None

@@ -213,6 +213,17 @@ def _local_page(browser, live_server, **options):
     return context.new_page()
 
 
+def sign_in_page(page, user, lands_on: str) -> None:
+    """Sign `user` in through the login form in the browser and wait for the page their role lands on."""
+    from tests.factories import PASSWORD
+
+    page.goto("/login")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{lands_on}")
+
+
 @pytest.fixture
 def real_csrf(app, monkeypatch):
     """Pages in a browser go through the real CSRF checks (TestConfig turns them off for the API tests)."""

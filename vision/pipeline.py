@@ -43,6 +43,17 @@ def evidence(frame: np.ndarray, v: Violation, label: str) -> tuple[bytes, bytes]
     return full.tobytes(), part.tobytes()
 
 
+def snapshot_jpeg(frame: np.ndarray, max_side: int = 640) -> bytes:
+    """A small JPEG of a frame (the console's "latest snapshot" of a camera)."""
+    h, w = frame.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    small = cv2.resize(frame, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else frame
+    ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 75])
+    if not ok:
+        raise RuntimeError("cannot encode a snapshot")
+    return data.tobytes()
+
+
 class Pipeline:
     """Feed it frames in time order; it returns what it confirmed."""
 

@@ -8,26 +8,23 @@ from typing import Callable
 from flask import current_app, jsonify, request, send_file
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import case as sa_case
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from app.api import bp
-from app.api.serializers import case_detail, case_feature, suggestion_json
+from app.api.serializers import case_detail, case_feature, case_table, csv_response, suggestion_json
 from app.auth import request_scope, roles_required
 from app.errors import Forbidden, NotFound
 from app.extensions import db, limiter
 from app.inputs import BBOX, CASE_REF_PATTERN, LAT, LON, Field, bbox_arg, optional, parse, photos
-from app.models import Case, Category, Grid, Media, Role
+from app.models import Media, Role
 from app.models.cases import Source
 from app.models.people import STAFF_ROLES
 from app.models.types import MAX_ID
+from app.services import case_search as search
 from app.services import cases as svc
 from app.services import policy
-from app.services.calendar import local_datetime
 from app.services.media import PREVIEW_SIDES, media_path, preview_file
 from app.vocabulary import WAITING_LABELS, label
-from dispatch.lifecycle import PHASE_OF, Action, CaseStatus
+from dispatch.lifecycle import Action, CaseStatus
 
 A = Action
 
@@ -117,61 +114,58 @@ LIST_FILTERS = [
           max_length=40),
     Field("class", str, many=True, description="major class code", max_length=40), _id("department_id"),
     Field("overdue", bool, description="only cases past the deadline of the phase they are in"),
+    _id("worker_id", description="handled by, or assigned to, this worker"),
+    Field("kpi", str, choices=tuple(search.KPI_SETS), description="the cases behind a KPI figure (drill-down)"),
     Field("sort", str, choices=("newest", "due"), description="newest first (default) or the nearest deadline first"),
     Field("page", int, min=1, max=100_000), Field("page_size", int, min=1, max=500),
 ]
-# The deadline of the phase a case is in (dispatch, handle or check), in SQL: derived from the lifecycle's table.
-ACTIVE_DUE = sa_case(*[(Case.status == status, getattr(Case, f"{phase.value}_due_at"))
-                       for status, phase in PHASE_OF.items()], else_=None)
 
 
 @bp.get("/cases")
 @roles_required(*ANY_USER)
 def list_cases():
-    """Cases as a GeoJSON FeatureCollection, filtered and paged (newest first)."""
+    """Cases as a GeoJSON FeatureCollection, filtered and paged (newest first, or sort=due)."""
     args = parse(LIST_FILTERS, request.args)
-    q = select(Case)
-    if current_user.role is Role.CITIZEN:
-        q = q.where(Case.reporter_id == current_user.id)
-    if "status" in args:
-        q = q.where(Case.status.in_(args["status"]))
-    if "category" in args:
-        q = q.where(Case.category_code.in_(args["category"]))
-    if "grid" in args:
-        q = q.join(Grid, Grid.id == Case.grid_id).where(Grid.code == args["grid"])
-    for name, column in (("assignee_id", Case.assignee_id), ("checker_id", Case.checker_id)):
-        if name in args:
-            q = q.where(column == args[name])
-    if "source" in args:
-        q = q.where(Case.source.in_(args["source"]))
-    if "class" in args:
-        q = q.join(Category, Category.code == Case.category_code).where(Category.class_code.in_(args["class"]))
-    if "department_id" in args:
-        q = q.where(Case.department_id == args["department_id"])
-    if args.get("overdue"):
-        q = q.where(ACTIVE_DUE < func.now())
-    if box := bbox_arg(args.get("bbox")):
-        q = q.where(Case.location.intersects(func.ST_MakeEnvelope(*box, 4326)))
-    if "from" in args:
-        q = q.where(Case.reported_at >= local_datetime(args["from"], "from"))
-    if "to" in args:
-        q = q.where(Case.reported_at < local_datetime(args["to"], "to"))
-    if "q" in args:
-        q = q.where(Case.number.icontains(args["q"], autoescape=True))  # '%', '_' and '\\' are literal
-    page = args.get("page", 1)
+    number = args.get("page", 1)
     size = min(args.get("page_size", 100), current_app.config["API_PAGE_SIZE_MAX"])
-    total = db.session.scalar(select(func.count()).select_from(q.subquery()))
-    order = ((ACTIVE_DUE.is_(None), ACTIVE_DUE, Case.reported_at.desc(), Case.id.desc())
-             if args.get("sort") == "due" else (Case.reported_at.desc(), Case.id.desc()))
-    rows = db.session.scalars(
-        q.options(selectinload(Case.grid), selectinload(Case.assignee))  # no query per feature
-        .order_by(*order).limit(size).offset((page - 1) * size)
-    )
-    return jsonify({
-        "type": "FeatureCollection",
-        "features": [case_feature(c) for c in rows],
-        "total": total, "page": page, "page_size": size,
-    })
+    rows, total = search.page(search.filtered(_with_bbox(args), current_user), args.get("sort"), number, size)
+    return jsonify({"type": "FeatureCollection", "features": [case_feature(c) for c in rows],
+                    "total": total, "page": number, "page_size": size})
+
+
+def _with_bbox(args: dict) -> dict:
+    if "bbox" in args:
+        args["bbox"] = bbox_arg(args["bbox"])
+    return args
+
+
+MAP_FIELDS = [f for f in LIST_FILTERS if f.name not in ("bbox", "sort", "page", "page_size")] + [
+    Field("bbox", str, True, "minLon,minLat,maxLon,maxLat: the map's viewport", max_length=200),
+    Field("zoom", int, True, "the map's zoom level (cell size when aggregated)", min=0, max=22),
+    Field("cells", bool, description="always counts per cell (the dashboard's heat map), never points"),
+]
+
+
+@bp.get("/cases/map")
+@roles_required(*STAFF_ROLES, Role.WORKER, Role.HANDLER)
+def map_cases():
+    """The viewport's cases for the map: points when few, else counts per screen cell (same filters as the list)."""
+    args = _with_bbox(parse(MAP_FIELDS, request.args))
+    return jsonify({"type": "FeatureCollection",
+                    **search.viewport(search.filtered(args, current_user), args["zoom"], args["bbox"],
+                                      limit=0 if args.get("cells") else search.VIEWPORT_POINT_LIMIT)})
+
+
+EXPORT_FIELDS = [f for f in LIST_FILTERS if f.name not in ("page", "page_size")]
+
+
+@bp.get("/cases/export")
+@roles_required(*STAFF_ROLES)
+def export_cases():
+    """The filtered list as CSV (UTF-8 with BOM, local times), at most EXPORT_MAX_ROWS rows."""
+    args = _with_bbox(parse(EXPORT_FIELDS, request.args))
+    q = search.order(search.filtered(args, current_user), args.get("sort"))
+    return csv_response("cases", *case_table(q, current_app.config["EXPORT_MAX_ROWS"]))
 
 
 @bp.get("/cases/<ref>")

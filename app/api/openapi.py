@@ -5,9 +5,18 @@ from __future__ import annotations
 from flask import jsonify
 
 from app.api import bp
-from app.api.cases import CANDIDATE_FIELDS, LIST_FILTERS, MEDIA_FIELDS, OFFLINE_FIELDS, REPORT_FIELDS, VERBS
+from app.api.cases import (
+    CANDIDATE_FIELDS,
+    EXPORT_FIELDS,
+    LIST_FILTERS,
+    MAP_FIELDS,
+    MEDIA_FIELDS,
+    OFFLINE_FIELDS,
+    REPORT_FIELDS,
+    VERBS,
+)
 from app.api.live import FEED_FIELDS
-from app.api.reference import BBOX_FIELDS, DUTY_FIELDS, KPI_FIELDS, NEARBY_FIELDS, POSITION_FIELDS
+from app.api.reference import BBOX_FIELDS, DUTY_FIELDS, KPI_EXPORT_FIELDS, KPI_FIELDS, NEARBY_FIELDS, POSITION_FIELDS
 from app.inputs import CASE_REF_PATTERN, Field
 from app.models.types import MAX_ID
 
@@ -17,6 +26,7 @@ CALIBRATION_SCHEMA = {"type": "object", "required": ["points"], "properties": {"
     "type": "array", "minItems": 4, "maxItems": 64, "items": {"type": "object", "required": ["px", "lonlat"],
                                                               "properties": {"px": _PAIR, "lonlat": _PAIR}}}}}
 _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 32}}
 
 
 def _prop(f: Field) -> dict:
@@ -63,6 +73,12 @@ def build_spec() -> dict:
                      "responses": {"201": {"description": "created"}, "200": {"description": "idempotent retry"},
                                    "400": _ERR, "401": _ERR, "403": _ERR, "429": _ERR}},
         },
+        "/cases/map": {"get": _op("The map's viewport: the filtered cases inside bbox as points when at most 2000, "
+                                  "else counts per screen cell (mode: points|cells)", params=_q(MAP_FIELDS))},
+        "/cases/export": {"get": {**_op("The filtered list as CSV (UTF-8 with BOM, local times)",
+                                        params=_q(EXPORT_FIELDS)),
+                                  "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
+                                                "400": _ERR, "401": _ERR, "403": _ERR}}},
         "/cases/{ref}": {"get": {**_op("Case detail with timeline", params=[
             {"name": "ref", "in": "path", "required": True, "description": "case id or number",
              "schema": {"type": "string", "pattern": f"^(?:{CASE_REF_PATTERN})$"}}]),
@@ -80,10 +96,21 @@ def build_spec() -> dict:
         "/kpis": {"get": _op("KPIs: on-time closure, closure, rework, delay, time to close, satisfaction, "
                              "first-time fix, dispatch accuracy",
                              params=_q(KPI_FIELDS))},
+        "/kpis/export": {"get": {**_op("A league table (KPIs per group, ranked by the composite score) as CSV",
+                                       params=_q(KPI_EXPORT_FIELDS)),
+                                 "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}},
+                                               "400": _ERR, "401": _ERR, "403": _ERR}}},
         "/cameras": {"get": _op("Cameras with calibration error and live health (GeoJSON)")},
+        "/cameras/{code}": {"get": {**_op("A camera: live health, today's findings per category and outcome, its "
+                                          "open cases", params=[_CODE]),
+                                    "responses": {"200": {"description": "OK"}, "404": _ERR, "401": _ERR,
+                                                  "403": _ERR}}},
+        "/cameras/{code}/snapshot": {"get": {**_op("The running camera's latest frame", params=[_CODE]),
+                                             "responses": {"200": {"description": "JPEG",
+                                                                   "content": {"image/jpeg": {}}},
+                                                           "404": _ERR, "401": _ERR, "403": _ERR}}},
         "/cameras/{code}/calibration": {"post": _op("Save a camera's control points; answers the RMS error in metres",
-                                                     params=[{"name": "code", "in": "path", "required": True,
-                                                              "schema": {"type": "string", "maxLength": 32}}],
+                                                     params=[_CODE],
                                                      body={"required": True, "content": {"application/json": {
                                                          "schema": CALIBRATION_SCHEMA}}})},
         "/workers": {"get": _op("Field workers with position, duty and open tasks (GeoJSON)")},

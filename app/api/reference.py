@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.api import bp
 from app.api.cases import ANY_USER, CATEGORY
-from app.api.serializers import category_json, me_json, task_json
+from app.api.serializers import category_json, csv_response, me_json, task_json
 from app.auth import roles_required
 from app.extensions import db
 from app.inputs import BBOX, LAT, LON, Field, bbox_arg, parse
@@ -21,7 +22,7 @@ BBOX_FIELDS = [BBOX]
 NEARBY_FIELDS = [CATEGORY, LON, LAT]
 KPI_FIELDS = [Field("from", str, description="ISO date or date-time (local)", max_length=40),
               Field("to", str, description="ISO date or date-time (local)", max_length=40),
-              Field("group_by", str, choices=kpis.GROUPS)]
+              Field("group_by", str, choices=tuple(kpis.GROUPS))]
 
 
 @bp.get("/categories")
@@ -64,10 +65,22 @@ def lookup_grid():
 @bp.get("/kpis")
 @roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 def get_kpis():
-    """Closed-loop KPIs for cases reported in [from, to), optionally per grid, worker, category or day."""
+    """Closed-loop KPIs for cases reported in [from, to), optionally per group (league tables ranked by score)."""
     args = parse(KPI_FIELDS, request.args)
     start, end = kpis.period(args.get("from"), args.get("to"))
     return jsonify(kpis.compute(start, end, args.get("group_by")))
+
+
+KPI_EXPORT_FIELDS = [*KPI_FIELDS[:2], Field("group_by", str, True, choices=tuple(kpis.GROUPS))]
+
+
+@bp.get("/kpis/export")
+@roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+def export_kpis():
+    """A league table (KPIs per group, ranked by the composite score) as CSV, UTF-8 with BOM."""
+    args = parse(KPI_EXPORT_FIELDS, request.args)
+    out = kpis.compute(*kpis.period(args.get("from"), args.get("to")), args["group_by"])
+    return csv_response(f"kpis-{args['group_by']}", *kpis.league_table(out))
 
 
 @bp.get("/workers")
@@ -84,6 +97,26 @@ def list_cameras():
     from app.services.vision import cameras_geojson
 
     return jsonify(cameras_geojson())
+
+
+@bp.get("/cameras/<code>")
+@roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+def get_camera(code: str):
+    """A camera's popup: live health, today's findings per category and outcome, its open cases."""
+    from app.services.vision import camera_detail
+
+    return jsonify(camera_detail(code, str(get_locale() or "zh_CN")))
+
+
+@bp.get("/cameras/<code>/snapshot")
+@roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+def camera_snapshot(code: str):
+    """The running camera's latest frame (JPEG, ≤ 640 px); 404 while it is not running."""
+    from app.services.vision import camera_snapshot as snapshot
+
+    response = Response(snapshot(code), mimetype="image/jpeg")
+    response.cache_control.no_store = True  # a new frame every few seconds
+    return response
 
 
 @bp.post("/cameras/<code>/calibration")

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from flask import url_for
+from flask import Response, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import to_shape
 
 from app.models import Case, CaseEvent, Category, Media, Notification, Role, User
 from app.models.people import STAFF_ROLES
 from app.models.types import utcnow
+from app.services.calendar import local_text
 from app.vocabulary import (
     ACTION_LABELS,
     NOTIFICATION_LABELS,
+    SOURCE_LABELS,
     STATUS_LABELS,
     TASK_LABELS,
     TIER_LABELS,
@@ -227,3 +233,66 @@ def suggestion_json(pick, user: User) -> dict:
         "rework_rate": round(t["rework"], 3), "dissatisfaction": round(t["satisfaction"], 2),
         "failed_here_before": bool(t["repeat_failure"]),
     }
+
+
+# --- CSV exports -------------------------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    """One CSV cell; text that a spreadsheet would run as a formula is quoted with an apostrophe (OWASP)."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_response(name: str, header: list, rows: Iterable[Iterable]) -> Response:
+    """A CSV download, UTF-8 with a byte-order mark so that Excel opens Chinese text correctly.
+
+    Built in memory (exports stop at EXPORT_MAX_ROWS): a streamed body would outlive the request's database
+    session.
+    """
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    out = csv.writer(buf)
+    out.writerow([str(h) for h in header])
+    out.writerows([_cell(v) for v in row] for row in rows)
+    stamp = local_text(utcnow(), "%Y%m%d-%H%M")
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"'})
+
+
+CASE_COLUMNS = [_l("Case number"), _l("Status"), _l("Category"), _l("Source"), _l("Grid"), _l("Address"),
+                _l("Assignee"), _l("Reported"), _l("Due"), _l("Overdue"), _l("Closed"), _l("Reworks"),
+                _l("Rating")]
+
+
+def case_table(query, max_rows: int) -> tuple[list, Iterator[list]]:
+    """(header, rows) of the cases `query` selects, in its order, for a CSV export."""
+    from sqlalchemy.orm import selectinload
+
+    from app.extensions import db
+
+    loc = _locale()
+    yes = str(_l("yes"))
+
+    def rows() -> Iterator[list]:
+        q = query.options(selectinload(Case.grid), selectinload(Case.assignee)).limit(max_rows)
+        for case in db.session.scalars(q.execution_options(yield_per=1000)):
+            due = active_due(case)
+            yield [case.number, label(STATUS_LABELS, case.status), case.category.name(loc),
+                   label(SOURCE_LABELS, case.source), case.grid.code if case.grid else "", case.address,
+                   case.assignee.display_name if case.assignee else "", local_text(case.reported_at), local_text(due),
+                   yes if due and due < utcnow() else "", local_text(case.closed_at), case.rework_count, case.rating]
+
+    return CASE_COLUMNS, rows()

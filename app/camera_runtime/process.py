@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import current_app
 
 from app.camera_runtime.config import build_detector, load_rules
-from app.camera_runtime.health import write_health
+from app.camera_runtime.health import write_health, write_snapshot
 
 log = logging.getLogger(__name__)
 HEALTH_EVERY_S = 5
@@ -46,7 +46,7 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
     from app.models import Camera
     from app.services.vision import camera_setup, record_violation
     from vision.gating import ChangeGate
-    from vision.pipeline import Pipeline, run_batched
+    from vision.pipeline import Pipeline, run_batched, snapshot_jpeg
     from vision.rules import RuleEngine
     from vision.sources import FrameSource, is_live
 
@@ -83,6 +83,8 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
 
     def report(**extra):
         for c in cams.values():
+            if (frame := c.pop("latest", None)) is not None:  # the newest frame since the last report
+                write_snapshot(c["setup"]["code"], snapshot_jpeg(frame))
             write_health(c["setup"]["code"], {**c["source"].health.as_dict(), "inferred": c["pipe"].inferred,
                                               "findings": c["found"], "model": detector.model_version,
                                               "batched_with": len(cams), "at": time.time(), **extra})
@@ -94,6 +96,12 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
             report()
         return stop.is_set()
 
-    run_batched([(cid, c["pipe"], c["source"].frames(stop=stopping)) for cid, c in cams.items()], detector,
+    def watched(c: dict, frames):
+        for ts, frame in frames:
+            c["latest"] = frame  # a reference only; encoded at most every HEALTH_EVERY_S
+            yield ts, frame
+
+    run_batched([(cid, c["pipe"], watched(c, c["source"].frames(stop=stopping))) for cid, c in cams.items()],
+                detector,
                 on_found, stop=stopping)
     report(stopped=True)

@@ -55,8 +55,7 @@ def _categories():
 @bp.get("/report")
 def report_form():
     """The snap-and-report form (a fresh request id makes a double submit harmless)."""
-    page = render_template("citizen/report.html", groups=_categories(), request_id=uuid.uuid4().hex,
-                           tile_url=current_app.config["MAP_TILE_URL"], form={})
+    page = render_template("citizen/report.html", groups=_categories(), request_id=uuid.uuid4().hex, form={})
     return _with_device_cookie(current_app.make_response(page))
 
 
@@ -85,8 +84,7 @@ def report_submit():
         db.session.rollback()
         flash(exc.message, "error")
         return render_template("citizen/report.html", groups=_categories(), form=request.form,
-                               request_id=request.form.get("request_id") or uuid.uuid4().hex,
-                               tile_url=current_app.config["MAP_TILE_URL"]), exc.status
+                               request_id=request.form.get("request_id") or uuid.uuid4().hex), exc.status
     if outcome == citizen.JOINED:  # another reporter's case: their private link stays theirs
         flash(_("Thank you! Your photos were added to case %(number)s.", number=case.number), "ok")
         return redirect(url_for("citizen.report_form"), 303)

@@ -37,7 +37,6 @@ def app_shell():
     return render_template("field/app.html", settings={
         "position_every_s": cfg["FIELD_POSITION_EVERY_S"], "position_min_move_m": cfg["FIELD_POSITION_MIN_MOVE_M"],
         "arrive_radius_m": cfg["ARRIVE_RADIUS_M"], "max_photo_px": cfg["FIELD_PHOTO_MAX_PX"],
-        "tiles": cfg["MAP_TILE_URL"],
     })
 
 

@@ -62,6 +62,9 @@ class Case(db.Model):
     category_code: Mapped[str] = mapped_column(sa.ForeignKey("categories.code", ondelete="RESTRICT"), index=True)
     description: Mapped[str] = mapped_column(sa.Text, default="")
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    # Copies of the point's coordinates kept by PostgreSQL, for aggregating many cases cheaply (the map's cells).
+    lon: Mapped[float] = mapped_column(sa.Float, sa.Computed("ST_X(location)", persisted=True))
+    lat: Mapped[float] = mapped_column(sa.Float, sa.Computed("ST_Y(location)", persisted=True))
     address: Mapped[str] = mapped_column(sa.String(255), default="")
     grid_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grids.id", ondelete="RESTRICT"), index=True)
     priority: Mapped[int] = mapped_column(sa.SmallInteger, default=3)

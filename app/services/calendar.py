@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -72,3 +72,14 @@ def load_holidays(path: str | Path = DEFAULT_HOLIDAYS) -> int:
         )
     request_cache().pop("calendar", None)
     return len(rows)
+
+
+def local_text(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time as the district's wall clock (TIMEZONE), for pages and spreadsheets; "" for none."""
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt) if value else ""
+
+
+def local_midnight(days_ago: int = 0) -> datetime:
+    """The start of today (or `days_ago` days before) in the district's time zone."""
+    now = datetime.now(ZoneInfo(current_app.config["TIMEZONE"]))
+    return datetime.combine(now.date() - timedelta(days=days_ago), time(0), tzinfo=now.tzinfo)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -12,22 +12,40 @@ from sqlalchemy import text
 from app.errors import ValidationError
 from app.extensions import db
 from app.services.calendar import local_datetime
+from app.services.case_search import NOT_WORK
+from app.vocabulary import KPI_LABELS
 from dispatch import kpi
 
-GROUPS = ("grid", "worker", "category", "day")
+# group → (its key column, its display column, the case-list filter that drills down to its cases)
+GROUPS: dict[str, tuple[str, str, str]] = {
+    "grid": ("grid", "grid_name", "grid"),
+    "worker": ("worker_id", "worker", "worker_id"),
+    "department": ("department_id", "department", "department_id"),
+    "category": ("category_code", "category_code", "category"),
+    "class": ("class_code", "class_code", "class"),
+    "source": ("source", "source", "source"),
+    "day": ("day", "day", "day"),
+}
+GROUP_LABELS = {"grid": _l("Grid"), "worker": _l("Worker"), "department": _l("Department"),
+                "category": _l("Category"), "class": _l("Class"), "source": _l("Source"), "day": _l("Day")}
+LEAGUES = ("grid", "worker", "department")  # ranked by the composite score (dispatch.kpi.composite)
 MAX_DAYS = 366
 
 _SQL = """
 SELECT c.id, c.reported_at, c.closed_at, c.resolved_at, c.handle_due_at, c.rework_count, c.delay_count,
-       c.rating, c.status IN ('invalid', 'void', 'merged') AS excluded, c.category_code,
-       g.code AS grid, COALESCE(h.display_name, a.display_name, '—') AS worker,
+       c.rating, c.status = ANY(:not_work) AS excluded, c.category_code,
+       c.source, cat.class_code, c.department_id, d.name AS department,
+       g.code AS grid, g.name AS grid_name, COALESCE(c.handler_id, c.assignee_id) AS worker_id,
+       COALESCE(h.display_name, a.display_name, '—') AS worker,
        to_char(c.reported_at AT TIME ZONE :tz, 'YYYY-MM-DD') AS day,
        EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'dispatch'
                AND e.data->>'auto' = 'true') AS auto,
        EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND (e.action = 'return'
                OR (e.action = 'dispatch' AND e.data->>'reason' = 'offer_timeout'))) AS rerouted
 FROM cases c
+JOIN categories cat ON cat.code = c.category_code
 LEFT JOIN grids g ON g.id = c.grid_id
+LEFT JOIN departments d ON d.id = c.department_id
 LEFT JOIN users h ON h.id = c.handler_id
 LEFT JOIN users a ON a.id = c.assignee_id
 WHERE c.reported_at >= :start AND c.reported_at < :end
@@ -50,8 +68,8 @@ def compute(start: datetime, end: datetime, group_by: str | None = None) -> dict
     """Summary KPIs for cases reported in [start, end), and optionally per group."""
     if group_by is not None and group_by not in GROUPS:
         raise ValidationError(_l("group_by must be one of %(groups)s."), groups=", ".join(GROUPS))
-    rows = db.session.execute(text(_SQL), {"start": start, "end": end,
-                                           "tz": current_app.config["TIMEZONE"]}).mappings().all()
+    rows = db.session.execute(text(_SQL), {"start": start, "end": end, "tz": current_app.config["TIMEZONE"],
+                                           "not_work": [s.value for s in NOT_WORK]}).mappings().all()
     records = [
         (r, kpi.CaseRecord(reported=r["reported_at"], closed=r["closed_at"], due=r["handle_due_at"],
                            resolved=r["resolved_at"], reworks=r["rework_count"], delays=r["delay_count"],
@@ -61,7 +79,45 @@ def compute(start: datetime, end: datetime, group_by: str | None = None) -> dict
     ]
     out = {"from": start.isoformat(), "to": end.isoformat(), "summary": kpi.summarize(rec for _, rec in records)}
     if group_by:
-        key = {"category": "category_code"}.get(group_by, group_by)
         out["group_by"] = group_by
-        out["groups"] = kpi.grouped(((str(r[key] or "—"), rec) for r, rec in records), group_by)
+        out["groups"] = _groups(records, group_by)
     return out
+
+
+def _drill(param: str, key) -> dict | None:
+    """The case-list filter that selects a group's cases (with the period's from/to added by the caller)."""
+    if key is None:
+        return None
+    if param == "day":
+        return {"from": key, "to": (date.fromisoformat(key) + timedelta(days=1)).isoformat()}
+    return {param: key}
+
+
+def _groups(records: list, group_by: str) -> list[dict]:
+    """KPIs per group, each with its display name, drill-down filter and (league tables) score and rank."""
+    key_col, name_col, param = GROUPS[group_by]
+    names = {r[key_col]: r[name_col] for r, _ in records}
+    groups = []
+    for g in kpi.grouped(((r[key_col], rec) for r, rec in records), "key"):
+        key = g.pop("key")
+        groups.append({group_by: names.get(key) if group_by == "worker" else (key or "—"), "id": key,
+                       "name": names.get(key) or "—", "drill": _drill(param, key),
+                       "score": kpi.composite(g), **g})
+    if group_by in LEAGUES:
+        groups.sort(key=lambda g: (g["score"] is None, -(g["score"] or 0), -g["cases"]))
+        for rank, g in enumerate(groups, 1):
+            g["rank"] = rank
+    return groups
+
+
+LEAGUE_COLUMNS = ("score", "cases", "closed", "on_time_rate", "closure_rate", "rework_rate", "delay_rate",
+                  "mean_close_min", "p90_close_min", "mean_satisfaction", "first_time_fix_rate", "dispatch_accuracy")
+
+
+def league_table(out: dict) -> tuple[list, list[list]]:
+    """(header, rows) of `compute(…, group_by)` for a spreadsheet: rank, the group, then every KPI."""
+    group_by = out["group_by"]
+    header = [_l("Rank"), GROUP_LABELS[group_by], *(KPI_LABELS[key] for key in LEAGUE_COLUMNS)]
+    rows = [[g.get("rank", ""), g[group_by] if group_by != "worker" else g["name"],
+             *(g.get(key) for key in LEAGUE_COLUMNS)] for g in out["groups"]]
+    return header, rows

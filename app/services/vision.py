@@ -18,16 +18,16 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app.errors import NotFound, ValidationError
 from app.extensions import db
-from app.models import Camera, Case
+from app.models import Camera, Case, Category
 from app.models.cases import Source
 from app.models.types import utcnow
 from app.services import cases as svc
 from app.services.dispatching import system_user
-from dispatch.lifecycle import OPEN_VALUES
+from dispatch.lifecycle import OPEN_VALUES, CaseStatus
 from vision.calibration import CalibrationError, GroundCalibration, calibrate
 from vision.pipeline import Found
 from vision.rules import Zone
@@ -78,6 +78,49 @@ def cameras_geojson() -> dict:
          "properties": {"code": c.code, "name": c.name, "enabled": c.enabled, "heading": c.heading_deg,
                         "fps": c.fps, "calibration_rms_m": c.calibration_rms_m, "health": health[c.code]}}
         for c in cams]}
+
+
+def camera_detail(ref: str | int, viewer_locale: str) -> dict:
+    """A camera's popup: live health, its findings since local midnight per category and outcome, its open cases."""
+    from app.camera_runtime.health import read_health
+    from app.services.calendar import local_midnight
+
+    cam = get_camera(ref)
+    since = local_midnight()
+    rows = db.session.execute(
+        select(Case.category_code, Case.status, func.count()).where(Case.camera_id == cam.id,
+                                                                     Case.reported_at >= since)
+        .group_by(Case.category_code, Case.status)).all()
+    names = {c.code: c.name(viewer_locale) for c in db.session.scalars(select(Category))}
+    findings: dict[str, dict] = {}
+    for code, status, n in rows:
+        f = findings.setdefault(code, {"category": code, "name": names.get(code, code), "found": 0,
+                                       "confirmed": 0, "rejected": 0, "waiting": 0})
+        f["found"] += n
+        # The label a person (or the confident detector) gave it: kept, thrown out as invalid, or not yet looked at
+        outcome = ("rejected" if status is CaseStatus.INVALID else
+                   "waiting" if status is CaseStatus.REPORTED else "confirmed")
+        f[outcome] += n
+    evidence = db.session.scalar(text(
+        "SELECT count(*) FROM case_events WHERE action = 'add_evidence' AND at >= :since "
+        "AND data->'detector'->>'camera' = :code"), {"since": since, "code": cam.code})
+    cases = db.session.scalars(select(Case).where(Case.camera_id == cam.id, Case.status.in_(OPEN_VALUES))
+                               .order_by(Case.reported_at.desc()).limit(20))
+    return {"code": cam.code, "name": cam.name, "enabled": cam.enabled, "fps": cam.fps,
+            "health": read_health([cam.code])[cam.code],
+            "findings_today": sorted(findings.values(), key=lambda f: -f["found"]), "evidence_today": evidence,
+            "open_cases": [{"id": c.id, "number": c.number, "status": c.status.value, "category": c.category_code,
+                            "category_name": names.get(c.category_code, c.category_code)} for c in cases]}
+
+
+def camera_snapshot(ref: str | int) -> bytes:
+    """The running camera's latest frame (JPEG); 404 while it is not running."""
+    from app.camera_runtime.health import read_snapshot
+
+    jpeg = read_snapshot(get_camera(ref).code)
+    if jpeg is None:
+        raise NotFound(_l("This camera has sent no picture in the last two minutes."))
+    return jpeg
 
 
 def save_calibration(camera_ref: str | int, points) -> float:

@@ -1,4 +1,4 @@
-"""Pages for people: the supervisor's map console (the mobile pages come with their issues)."""
+"""Pages for the command centre: the map console, the KPI dashboard (效能分析) and the wall display (大屏)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from flask_login import current_user
 
 from app.auth import home_endpoint, roles_required
 from app.models import Role
+from app.models.people import STAFF_ROLES
+from app.services import kpis
+from dispatch import kpi
 
 bp = Blueprint("web", __name__)
 
@@ -25,7 +28,22 @@ def index():
 @roles_required(*CONSOLE_ROLES)
 def console():
     """Map of grids and cases with filters and a case panel."""
-    return render_template("console.html", tile_url=current_app.config["MAP_TILE_URL"])
+    return render_template("console.html")
+
+
+@bp.get("/console/dashboard")
+@roles_required(*STAFF_ROLES)
+def dashboard():
+    """KPIs over a chosen period: figures, trends, league tables, heat map; every number drills down."""
+    return render_template("dashboard.html", leagues=kpis.LEAGUES, group_labels=kpis.GROUP_LABELS,
+                           score_terms=kpi.SCORE_TERMS)
+
+
+@bp.get("/console/wall")
+@roles_required(*STAFF_ROLES)
+def wall():
+    """The command centre's wall display (1920×1080, read-only, refreshing itself)."""
+    return render_template("wall.html")
 
 
 @bp.get("/lang/<code>")

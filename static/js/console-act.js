@@ -36,6 +36,19 @@
         ${depts.map((d) => `<option value="${d.id}">${esc(d.name)}</option>`).join("")}</select></label></fieldset>`;
   }
 
+  /** 合并: the open cases of the same category nearby are offered; a number can still be typed. */
+  async function mergeField(c, t) {
+    const [lon, lat] = c.geometry.coordinates;
+    const near = await getJSON(`/api/v1/nearby?category=${encodeURIComponent(c.properties.category)}&lon=${lon}&lat=${lat}`)
+      .catch(() => []);
+    const others = near.filter((k) => k.number !== c.properties.number);
+    return `${others.length ? `<fieldset class="picks"><legend>${esc(t.merge_near)}</legend>${others.map((k, i) =>
+      `<label class="pick"><input type="radio" name="pick_into" value="${esc(k.number)}" ${i === 0 ? "checked" : ""}>
+        <b>${esc(k.number)}</b> · ${esc(k.status_label)} · ${k.distance_m} m</label>`).join("")}</fieldset>` : ""}
+      <label>${esc(t.into)} <input name="into" maxlength="20" ${others.length ? "" : "required"}
+        value="${others.length ? esc(others[0].number) : ""}"></label>`;
+  }
+
   function field(name, t) {
     const key = name.replace("!", ""), required = name.endsWith("!") ? "required" : "";
     if (key === "priority") {
@@ -61,13 +74,15 @@
       if (!action) return;
       const [verb, fields, fixed] = FORMS[action];
       error.hidden = true;
-      const inputs = await Promise.all(fields.map((f) => (f === "assignee" ? assigneeField(c.id, t) : field(f, t))));
+      const inputs = await Promise.all(fields.map((f) => (f === "assignee" ? assigneeField(c.id, t)
+        : f === "into!" ? mergeField(c, t) : field(f, t))));
       form.innerHTML = `${inputs.join("")}<button type="submit">${esc(t.send)}: ${esc(e.target.textContent)}</button>`;
       form.hidden = false;
+      form.onchange = (ev) => { if (ev.target.name === "pick_into") form.elements.into.value = ev.target.value; };
       form.onsubmit = async (ev) => {
         ev.preventDefault();
         const values = { ...fixed, base_version: p.version, action_key: newKey() };
-        new FormData(form).forEach((v, k) => { if (String(v).trim()) values[k] = String(v).trim(); });
+        new FormData(form).forEach((v, k) => { if (String(v).trim() && k !== "pick_into") values[k] = String(v).trim(); });
         if (values.department_id) delete values.assignee_id;  // a department chosen on purpose wins
         try {
           await postJSON(`/api/v1/cases/${c.id}/${verb}`, values);

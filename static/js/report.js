@@ -8,16 +8,16 @@
   const joinLabel = opts.join;
   let pinMovedByHand = false;
   const lon = form.elements.lon, lat = form.elements.lat;
-  const start = lat.value ? [+lat.value, +lon.value] : [30.255, 120.145];
-  const map = L.map(mapEl).setView(start, 16);
-  L.tileLayer(mapEl.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  // Positions on the map are the tiles' (GCJ-02 for Amap tiles); the form keeps WGS-84 (UO.toMap/fromMap).
+  const start = UO.toMap(lat.value ? +lon.value : 120.145, lat.value ? +lat.value : 30.255);
+  const map = UO.baseMap(mapEl, { preferCanvas: false }).setView(start, 16);
   const pin = L.marker(start, { draggable: true }).addTo(map);
-  const set = (ll) => { lat.value = ll.lat.toFixed(7); lon.value = ll.lng.toFixed(7); checkNearby(); };
+  const set = (ll) => { const w = UO.fromMap(ll); lat.value = w.lat.toFixed(7); lon.value = w.lon.toFixed(7); checkNearby(); };
   pin.on("dragend", () => { pinMovedByHand = true; set(pin.getLatLng()); });
   map.on("click", (e) => { pinMovedByHand = true; pin.setLatLng(e.latlng); set(e.latlng); });
   if (!lat.value && navigator.geolocation) {
     navigator.geolocation.getCurrentPosition((p) => {
-      const ll = L.latLng(p.coords.latitude, p.coords.longitude);
+      const ll = UO.toMap(p.coords.longitude, p.coords.latitude);  // the phone's GPS is WGS-84
       pin.setLatLng(ll); map.setView(ll, 17); set(ll);
     }, () => set(pin.getLatLng()), { enableHighAccuracy: true, timeout: 8000 });
   } else if (!lat.value) { set(pin.getLatLng()); }
@@ -75,7 +75,7 @@
     const data = await r.json().catch(() => ({}));
     if (!r.ok) { showError((data.error && data.error.message) || r.statusText); return; }
     if (data.gps && !pinMovedByHand) {
-      const ll = L.latLng(data.gps.lat, data.gps.lon);
+      const ll = UO.toMap(data.gps.lon, data.gps.lat);  // EXIF GPS is WGS-84
       pin.setLatLng(ll); map.setView(ll, 17); set(ll);
       document.getElementById("gps-note").hidden = false;
     }

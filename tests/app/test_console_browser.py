@@ -7,8 +7,8 @@ from app.extensions import db
 from app.models import Case, Category, Role
 from app.models.types import utcnow
 from app.services.grids import grid_for_point, point_sql
-from tests.conftest import SHOTS
-from tests.factories import PASSWORD, advance, make_user, reported
+from tests.conftest import SHOTS, sign_in_page
+from tests.factories import advance, make_user, reported
 
 pytestmark = pytest.mark.slow
 
@@ -26,11 +26,7 @@ def test_a_dispatcher_dispatches_to_the_top_suggestion_and_sees_new_cases_live(d
     case = advance(town, reported(town), "filed")
     db.session.commit()
     page = desk
-    page.goto("/login")
-    page.fill("input[name=username]", town.dispatcher.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console")
+    sign_in(page, town.dispatcher)
     page.click(f"#case-list li[data-id='{case.id}']")
     page.click(".case-acts button[data-act=dispatch]")
     page.wait_for_selector(".act-form .pick")
@@ -75,3 +71,154 @@ def test_a_dispatcher_dispatches_to_the_top_suggestion_and_sees_new_cases_live(d
     db.session.expire_all()
     assert db.session.get(Case, fresh.id).status.value == "verified"
     assert db.session.get(Case, other.id).status.value == "invalid"
+
+
+def sign_in(page, user):
+    sign_in_page(page, user, "/console")
+
+
+def closed_history(town):
+    """Two closed cases in two grids, one of them reworked, and one still open: material for the dashboard."""
+    from app.services import cases as svc
+    from tests.factories import check, jpeg
+
+    first = advance(town, reported(town), "closed")
+    second = advance(town, reported(town, where=(120.015, 30.005)), "accepted")
+    svc.feedback_case(second.id, town.worker, photos=[jpeg()])
+    check(town, second, passed=False, note="返工")
+    svc.dispatch_case(second.id, town.dispatcher, assignee_id=town.worker.id)
+    svc.accept_case(second.id, town.worker)
+    svc.feedback_case(second.id, town.worker, photos=[jpeg((9, 9, 9))])
+    check(town, second, passed=True)
+    still_open = reported(town)
+    db.session.commit()
+    return first, second, still_open
+
+
+def test_the_dashboard_draws_its_charts_ranks_units_and_every_number_drills_down(desk, town):
+    first, second, still_open = closed_history(town)
+    page = desk
+    sign_in(page, town.supervisor)
+    page.click("a[href='/console/dashboard']")
+    page.wait_for_selector("#trend canvas")  # ECharts drew (from the local copy: the CDN is unreachable here)
+    page.wait_for_selector("#by-source canvas")
+    page.wait_for_selector("#league-table tbody tr[data-drill]")
+    assert page.inner_text("#figures [data-k=cases]") == "3"
+    assert page.inner_text("#figures [data-k=rework_rate]") == "33.3%"
+    assert "综合指标值" in page.inner_text("#league-table thead")
+    ranks = page.locator("#league-table tbody tr td:first-child").all_inner_texts()
+    assert ranks == ["1", "2"]
+    page.wait_for_selector("#heat path.leaflet-interactive")  # the heat map's cells
+    page.wait_for_timeout(300)  # the charts' entry animation
+    page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+
+    # The league table as a spreadsheet: UTF-8 with a byte-order mark, one row per grid.
+    with page.expect_download() as dl:
+        page.click("#export-league")
+    data = open(dl.value.path(), "rb").read().decode("utf-8")
+    assert data.startswith("\ufeff排名,网格") and data.count("\n") == 3
+
+    # Every number drills down to its cases: the reworked share lists the one reworked case.
+    page.click("#figures a:has([data-k=rework_rate])")
+    page.wait_for_url("**/console?**kpi=reworked**")
+    page.wait_for_selector(f"#case-list li[data-id='{second.id}']")
+    assert page.locator("#case-list li").count() == 1
+    assert "返工" in page.inner_text("#filters .drill")
+    # …and the case list exports the same rows.
+    with page.expect_download() as dl:
+        page.click("#export")
+    rows = open(dl.value.path(), "rb").read().decode("utf-8").lstrip("\ufeff").splitlines()
+    assert len(rows) == 2 and rows[1].startswith(second.number)
+
+    # English, and a league row drills down to that grid's cases.
+    page.goto("/lang/en")
+    page.goto("/console/dashboard")
+    page.wait_for_selector("#league-table tbody tr[data-drill]")
+    assert "Composite score" in page.inner_text("#league-table thead")
+    page.click("#league-table tbody tr[data-drill] >> nth=0")
+    page.wait_for_url("**/console?**grid=**")
+    page.wait_for_selector("#case-list li")
+
+
+def test_the_wall_display_renders_live_figures(browser, live_server, real_csrf, town):
+    from tests.conftest import _local_page
+
+    first, second, still_open = closed_history(town)
+    late = advance(town, reported(town, description="超时未处置"), "filed")
+    db.session.get(Case, late.id).dispatch_due_at = utcnow().replace(year=2020)
+    db.session.commit()
+    page = _local_page(browser, live_server, viewport={"width": 1920, "height": 1080})
+    try:
+        sign_in(page, town.supervisor)
+        page.goto("/console/wall")
+        page.wait_for_selector("#top-cats canvas")
+        page.wait_for_selector(f"#overdue-list li:has-text('{late.number}')")
+        assert page.inner_text("#overdue-count") == "1"
+        page.wait_for_selector(".w-figs dd[data-k=cases]:not(:has-text('–'))")
+        assert page.inner_text(".w-figs dd[data-k=cases]") == "4"
+        clock = page.inner_text("#clock")
+        assert clock and ":" in clock
+        reported(town, description="大屏实时")
+        db.session.commit()
+        page.wait_for_selector(".w-figs dd[data-k=cases]:has-text('5')", timeout=10_000)  # from the live stream
+        page.screenshot(path=str(SHOTS / "wall.png"))
+    finally:
+        page.context.close()
+
+
+def test_the_map_aggregates_when_zoomed_out_and_a_camera_popup_shows_its_picture(desk, town, monkeypatch):
+    from app.camera_runtime.health import write_health, write_snapshot
+    from app.models import Camera
+    from app.models.cases import Source
+    from app.services import case_search
+    from app.services import cases as svc
+    from app.services.vision import camera_actor
+    from tests.factories import jpeg
+
+    monkeypatch.setattr(case_search, "VIEWPORT_POINT_LIMIT", 3)  # the live server runs in this process
+    for i in range(6):
+        reported(town, where=(120.002 + i * 0.0012, 30.002 + i * 0.001))
+    cam = Camera(code="CAMW", name="西门路口", position=point_sql(120.012, 30.008), fps=1)
+    db.session.add(cam)
+    db.session.flush()
+    svc.report_case(camera_actor(), category_code="exposed_garbage", lon=120.012, lat=30.007,
+                    source=Source.CAMERA, camera_id=cam.id)
+    db.session.commit()
+    import time
+
+    write_health("CAMW", {"fps": 1.0, "errors": 0, "findings": 1, "at": time.time()})
+    write_snapshot("CAMW", jpeg((40, 160, 40), (64, 36)))
+    page = desk
+    sign_in(page, town.dispatcher)
+    page.wait_for_selector("#map .cell")  # 7 cases > 3: counted per cell, not drawn one by one
+    assert page.get_attribute("#map", "data-mode") == "cells"
+    assert "地图范围内 7 件" in page.inner_text("#in-view")
+    page.screenshot(path=str(SHOTS / "console-cells.png"))
+    page.click("#map .cam")
+    page.wait_for_selector(".cam-pop img.snap")
+    page.wait_for_selector(".cam-pop table td:has-text('暴露垃圾')")
+    for _ in range(50):  # the snapshot loads (wait_for_function would need the eval the CSP forbids)
+        if page.evaluate("document.querySelector('.cam-pop img.snap').naturalWidth") == 64:
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("document.querySelector('.cam-pop img.snap').naturalWidth") == 64
+    assert "西门路口" in page.inner_text(".cam-pop")
+    page.wait_for_timeout(500)  # the popup's fade and the map's pan
+    page.screenshot(path=str(SHOTS / "console-camera.png"))
+
+
+def test_gcj02_tiles_shift_positions_for_display_only(desk, town, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAP_TILE_CRS", "gcj02")
+    page = desk
+    sign_in(page, town.dispatcher)
+    # The published GCJ-02 offset of a point in Shanghai (eviltransform's test vector).
+    ll = page.evaluate("(() => { const p = UO.toMap(121.5272106, 31.1774276); return [p.lat, p.lng]; })()")
+    assert ll == pytest.approx([31.17530398364597, 121.531541859215], abs=1e-9)
+    back = page.evaluate("UO.fromMap(L.latLng(31.17530398364597, 121.531541859215))")
+    assert back["lon"] == pytest.approx(121.5272106, abs=1e-7) and back["lat"] == pytest.approx(31.1774276, abs=1e-7)
+    outside = page.evaluate("(() => { const p = UO.toMap(2.35, 48.85); return [p.lat, p.lng]; })()")
+    assert outside == [48.85, 2.35]  # outside China nothing moves
+    monkeypatch.setitem(app.config, "MAP_TILE_CRS", "wgs84")
+    page.reload()
+    assert page.evaluate("(() => { const p = UO.toMap(121.5272106, 31.1774276); return [p.lat, p.lng]; })()") == \
+        [31.1774276, 121.5272106]

@@ -13,8 +13,8 @@ from app.extensions import db
 from app.models import Case, CaseEvent, Media
 from app.models.cases import MediaKind
 from app.services import cases as svc
-from tests.conftest import SHOTS
-from tests.factories import PASSWORD, advance, reported
+from tests.conftest import SHOTS, sign_in_page
+from tests.factories import advance, reported
 
 pytestmark = pytest.mark.slow
 
@@ -27,11 +27,7 @@ def phone_photo(size=(3000, 2000), color=(90, 120, 60)) -> dict:
 
 
 def sign_in(page, user):
-    page.goto("/login")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/m/")
+    sign_in_page(page, user, "/m/")
     page.wait_for_selector("li.task, li.empty")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # the shell is cached: it opens offline
 

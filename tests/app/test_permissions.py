@@ -26,10 +26,14 @@ FIELD = {WRK, HND}
 ACCESS = {
     ("GET", "/"): SIGNED_IN,  # anonymous visitors are sent to sign in
     ("GET", "/api/v1/cameras"): STAFF,
+    ("GET", "/api/v1/cameras/<code>"): STAFF,
+    ("GET", "/api/v1/cameras/<code>/snapshot"): STAFF,
     ("POST", "/api/v1/cameras/<code>/calibration"): {SUP, ADM},
     ("GET", "/api/v1/cases"): SIGNED_IN,
     ("POST", "/api/v1/cases"): SIGNED_IN,
     ("GET", "/api/v1/cases/<ref>"): SIGNED_IN,
+    ("GET", "/api/v1/cases/map"): STAFF | FIELD,  # the console's map; citizens have their own list
+    ("GET", "/api/v1/cases/export"): STAFF,
     ("GET", "/api/v1/cases/<id:case_id>/candidates"): STAFF,
     ("GET", "/api/v1/categories"): EVERYONE,
     ("GET", "/api/v1/departments"): SIGNED_IN,
@@ -40,6 +44,7 @@ ACCESS = {
     ("GET", "/api/v1/grids"): EVERYONE,
     ("GET", "/api/v1/grids/lookup"): EVERYONE,
     ("GET", "/api/v1/kpis"): STAFF,
+    ("GET", "/api/v1/kpis/export"): STAFF,
     ("GET", "/api/v1/me"): SIGNED_IN,
     ("POST", "/api/v1/me/duty"): FIELD,
     ("POST", "/api/v1/me/position"): FIELD,
@@ -49,6 +54,8 @@ ACCESS = {
     ("GET", "/api/v1/openapi.json"): EVERYONE,
     ("GET", "/api/v1/workers"): STAFF,
     ("GET", "/console"): STAFF | FIELD,
+    ("GET", "/console/dashboard"): STAFF,
+    ("GET", "/console/wall"): STAFF,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/lang/<code>"): EVERYONE,
     ("GET", "/login"): EVERYONE,

@@ -239,8 +239,7 @@
     await loadLeaflet();
     if (!map) {
       const el = document.getElementById("fmap");
-      map = L.map(el);
-      L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: "&copy; OpenStreetMap" }).addTo(map);
+      map = UO.baseMap(el);
       layer = L.layerGroup().addTo(map);
       mapReady = true;
     }
@@ -250,13 +249,13 @@
   function drawMap() {
     layer.clearLayers();
     const pts = [];
-    if (here) { L.circleMarker([here[1], here[0]], { radius: 7, color: "#fff", weight: 2, fillColor: "#1e88e5", fillOpacity: 1 }).addTo(layer); pts.push([here[1], here[0]]); }
+    if (here) { const ll = UO.toMap(here[0], here[1]); L.circleMarker(ll, { radius: 7, color: "#fff", weight: 2, fillColor: "#1e88e5", fillOpacity: 1 }).addTo(layer); pts.push(ll); }
     const ordered = tasks.slice().sort((a, b) => (a.properties.route || 99) - (b.properties.route || 99));
     ordered.forEach((f) => {
-      const [lon, lat] = f.geometry.coordinates, p = f.properties;
-      L.marker([lat, lon], { icon: L.divIcon({ className: `pin ${p.task}`, html: String(p.route || "•"), iconSize: [26, 26] }) })
+      const [lon, lat] = f.geometry.coordinates, p = f.properties, ll = UO.toMap(lon, lat);
+      L.marker(ll, { icon: L.divIcon({ className: `pin ${p.task}`, html: String(p.route || "•"), iconSize: [26, 26] }) })
         .on("click", () => openTask(f.id)).addTo(layer);
-      pts.push([lat, lon]);
+      pts.push(ll);
     });
     if (tasks.some((f) => f.properties.route)) L.polyline(pts, { color: "#0b4f8a", weight: 3, dashArray: "6 6" }).addTo(layer);
     if (pts.length) map.fitBounds(pts, { padding: [30, 30], maxZoom: 17 }); else map.setView([30.27, 120.15], 13);

@@ -87,3 +87,68 @@ def test_dispatch_round_cli(app, history):
     make_user(Role.WORKER)
     r = app.test_cli_runner().invoke(args=["dispatch", "round"])
     assert r.exit_code == 0 and json.loads(r.output)["considered"] == 0
+
+
+def test_every_figure_drills_down_to_its_cases(client, history):
+    """The dashboard's drill-down (case list `kpi=`) finds exactly the cases each KPI counted."""
+    headers = token_for(history.supervisor)
+    s = client.get("/api/v1/kpis", headers=headers).json["summary"]
+
+    def total(kpi_set):
+        r = client.get(f"/api/v1/cases?kpi={kpi_set}&status=" + ",".join(
+            ("reported", "verified", "filed", "dispatched", "accepted", "handling", "resolved", "closed",
+             "suspended", "invalid", "void", "merged")), headers=headers)
+        assert r.status_code == 200, r.json
+        return r.json["total"]
+
+    assert total("cases") == s["cases"] == 3 and total("closed") == s["closed"] == 2
+    assert total("on_time") == round(s["on_time_rate"] * s["closed"]) == 1 and total("late") == 1
+    assert total("reworked") == round(s["rework_rate"] * s["cases"]) == 1
+    assert total("first_time_fix") == round(s["first_time_fix_rate"] * s["closed"])
+    assert total("rated") == s["rated"] == 1 and total("dissatisfied") == 0 and total("open") == 1
+    assert client.get("/api/v1/cases?kpi=happiness", headers=headers).status_code == 400
+
+
+def test_league_tables_rank_by_the_composite_score(client, history):
+    from dispatch.kpi import composite
+
+    out = kpis.compute(*kpis.period(None, None), "worker")
+    worker = next(g for g in out["groups"] if g["id"] == history.worker.id)
+    assert worker["worker"] == history.worker.display_name and worker["drill"] == {"worker_id": history.worker.id}
+    assert worker["score"] == composite(worker) and worker["rank"] >= 1
+    scores = [g["score"] for g in out["groups"] if g["score"] is not None]
+    assert scores == sorted(scores, reverse=True)
+    # The drill-down of a league row lists that worker's cases.
+    r = client.get(f"/api/v1/cases?worker_id={history.worker.id}&kpi=cases&status=closed",
+                   headers=token_for(history.supervisor))
+    assert r.json["total"] == 2
+    grids = kpis.compute(*kpis.period(None, None), "grid")["groups"]
+    assert {g["drill"]["grid"] for g in grids} == {"330100001001001", "330100001001002"}
+    days = kpis.compute(*kpis.period(None, None), "day")["groups"]
+    assert "rank" not in days[0] and set(days[0]["drill"]) == {"from", "to"}
+
+
+def test_composite_score_formula():
+    from dispatch.kpi import composite
+
+    perfect = {"cases": 4, "on_time_rate": 1.0, "closure_rate": 1.0, "rework_rate": 0.0,
+               "mean_satisfaction": 5, "delay_rate": 0.0}
+    assert composite(perfect) == 100.0
+    assert composite({**perfect, "on_time_rate": 0.5}) == 80.0  # 40 % weight × half
+    # Nobody rated yet: satisfaction is left out and the other weights scale up (not counted as zero).
+    assert composite({**perfect, "mean_satisfaction": None, "on_time_rate": 0.0}) == pytest.approx(52.9, abs=0.1)
+    assert composite({"cases": 0}) is None
+
+
+def test_league_table_csv(client, history):
+    r = client.get("/api/v1/kpis/export?group_by=grid", headers=token_for(history.dispatcher))
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    text = r.data.decode("utf-8")
+    assert text.startswith("\ufeff") and "attachment" in r.headers["Content-Disposition"]
+    import csv
+
+    rows = list(csv.reader(text.lstrip("\ufeff").splitlines()))
+    assert len(rows) == 1 + 2 and rows[1][0] == "1" and {rows[1][1], rows[2][1]} == {"330100001001001",
+                                                                                      "330100001001002"}
+    assert client.get("/api/v1/kpis/export", headers=token_for(history.dispatcher)).status_code == 400
+    assert client.get("/api/v1/kpis/export?group_by=grid", headers=token_for(history.worker)).status_code == 403
