@@ -441,7 +441,8 @@ def banner(base: str, processes: list[str], log_dir: str | None, *, demo: bool) 
         lines += [f"    {a['username']:<12}{a['role']:<12}{ACCOUNT_NOTES.get(a['username'], '')}"
                   for a in demo_accounts(DEFAULT_PASSWORD)]
         lines.append("")
-    lines.append(f"  Citizens report at {base}/report")
+    lines.append(f"  Command map {base}/console · performance {base}/console/dashboard · wall {base}/console/wall")
+    lines.append(f"  Inspectors' phone app {base}/m/ · citizens report at {base}/report")
     if log_dir:
         lines.append(f"  Logs: {log_dir}/{{{','.join(processes)}}}.log")
     lines += ["  Ctrl-C stops everything.", rule]

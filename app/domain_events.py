@@ -4,8 +4,9 @@ Every case event row the session inserts becomes a `DomainEvent` (case, action, 
 department, grid, checker, actor). When the transaction commits, `follow_up` (1) enqueues the jobs the change
 calls for — a dispatch round for a case waiting to be dispatched, a check (核查) task for a resolved case,
 learning after a check or a rating — whichever view, job or command made the change, and (2) publishes the
-events, with the notifications the transaction wrote: on a Redis pub/sub channel for listeners now, and on a
-bounded Redis stream from which the live stream (`app.services.live`) serves and replays them. A rolled-back
+events, with the notifications the transaction wrote and the field workers' new positions or duty: on a Redis
+pub/sub channel for listeners now, and on a bounded Redis stream from which the live stream
+(`app.services.live`) serves and replays them. A rolled-back
 transaction records nothing. When Redis is down the change stands; the sweeper enqueues what the follow-up could
 not.
 """
@@ -20,14 +21,16 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app.aftercommit import on_commit
-from app.models import CaseEvent, Notification
+from app.models import CaseEvent, Notification, User
+from app.models.types import utcnow
 from dispatch.lifecycle import Action, CaseStatus
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "urbanops:events"  # pub/sub: every committed domain event, as JSON with its stream id
 STREAM = "urbanops:events:stream"  # the same events, kept for replay (Last-Event-ID)
-STREAM_MAXLEN = 10_000  # about a day of a busy district; older events are trimmed (approximately)
+# About a day of a busy district with its field force's positions; older events are trimmed (approximately).
+STREAM_MAXLEN = 50_000
 _PENDING = "domain_events"
 
 _LEARNED = {Action.CHECK_PASS.value, Action.CHECK_FAIL.value, Action.EVALUATE.value}
@@ -84,7 +87,39 @@ class NotificationEvent:
                    number=(row.data or {}).get("number"), at=row.created_at.isoformat())
 
 
-def pending(session: Session) -> list[DomainEvent | NotificationEvent]:
+@dataclass(frozen=True)
+class PositionEvent:
+    """A field worker's position or duty changed: the staff's maps move the marker (staff only)."""
+
+    type = "position"
+    user_id: int
+    on_duty: bool
+    lon: float | None
+    lat: float | None
+    at: str
+
+    @classmethod
+    def of(cls, user: User) -> PositionEvent:
+        """The event of a user whose position or duty the flush just wrote."""
+        from geoalchemy2.shape import to_shape
+
+        p = to_shape(user.last_position) if user.last_position is not None else None
+        seen = user.last_seen_at or utcnow()
+        return cls(user_id=user.id, on_duty=bool(user.on_duty), lon=round(p.x, 7) if p else None,
+                   lat=round(p.y, 7) if p else None, at=seen.isoformat())
+
+
+def _moved(obj) -> bool:
+    if not isinstance(obj, User):
+        return False
+    attrs = inspect(obj).attrs
+    return attrs.last_position.history.has_changes() or attrs.on_duty.history.has_changes()
+
+
+Event = DomainEvent | NotificationEvent | PositionEvent
+
+
+def pending(session: Session) -> list[Event]:
     """The domain events recorded in `session`'s transaction so far (published if it commits)."""
     return session.info.get(_PENDING, [])
 
@@ -92,7 +127,8 @@ def pending(session: Session) -> list[DomainEvent | NotificationEvent]:
 @event.listens_for(Session, "after_flush")
 def _record(session: Session, flush_context) -> None:
     rows = [obj for obj in session.new if isinstance(obj, (CaseEvent, Notification))]
-    if not rows:
+    moved = [obj for obj in session.dirty if _moved(obj)]
+    if not rows and not moved:
         return
     events = session.info.get(_PENDING)
     if events is None:
@@ -101,6 +137,7 @@ def _record(session: Session, flush_context) -> None:
     # Case events first (a notification is about a change), each kind in the order it was written.
     for kind, event_type in ((CaseEvent, DomainEvent), (Notification, NotificationEvent)):
         events.extend(event_type.of(r) for r in sorted((r for r in rows if isinstance(r, kind)), key=lambda r: r.id))
+    events.extend(PositionEvent.of(u) for u in sorted(moved, key=lambda u: u.id))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -109,7 +146,7 @@ def _forget(session: Session, transaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-def follow_up(events: list[DomainEvent | NotificationEvent]) -> None:
+def follow_up(events: list[Event]) -> None:
     """Enqueue the jobs these committed events call for, then publish them (Redis errors are logged)."""
     from app.jobs import tasks
 
@@ -126,12 +163,12 @@ def follow_up(events: list[DomainEvent | NotificationEvent]) -> None:
     publish(events)
 
 
-def payload(event: DomainEvent | NotificationEvent) -> dict:
-    """An event as JSON-ready data: its fields and its type ("case" or "notification")."""
+def payload(event: Event) -> dict:
+    """An event as JSON-ready data: its fields and its type ("case", "notification" or "position")."""
     return {"type": event.type, **asdict(event)}
 
 
-def publish(events: list[DomainEvent | NotificationEvent]) -> None:
+def publish(events: list[Event]) -> None:
     """Append the events to the replay stream and announce each, with its stream id, on the channel."""
     from app.extensions import get_redis
 

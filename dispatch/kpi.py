@@ -106,6 +106,11 @@ SCORE_TERMS: dict[str, tuple[float, object]] = {
 }
 
 
+# A unit with fewer cases than this in the period is listed after the ranked ones, without a rank: one lucky
+# case would otherwise put it first.
+MIN_CASES_RANKED = 5
+
+
 def composite(summary: dict) -> float | None:
     """The composite score 0..100 of one unit's KPIs (SCORE_TERMS), or None without cases."""
     if not summary.get("cases"):

@@ -103,10 +103,11 @@ def _groups(records: list, group_by: str) -> list[dict]:
         groups.append({group_by: names.get(key) if group_by == "worker" else (key or "—"), "id": key,
                        "name": names.get(key) or "—", "drill": _drill(param, key),
                        "score": kpi.composite(g), **g})
-    if group_by in LEAGUES:
-        groups.sort(key=lambda g: (g["score"] is None, -(g["score"] or 0), -g["cases"]))
+    if group_by in LEAGUES:  # ranked by score; units with too few cases follow, unranked
+        groups.sort(key=lambda g: (g["cases"] < kpi.MIN_CASES_RANKED, g["score"] is None, -(g["score"] or 0),
+                                   -g["cases"]))
         for rank, g in enumerate(groups, 1):
-            g["rank"] = rank
+            g["rank"] = rank if g["cases"] >= kpi.MIN_CASES_RANKED else None
     return groups
 
 

@@ -44,6 +44,8 @@ class Audience:
         """True if this listener may receive `event` (a published payload)."""
         if event.get("type") == "notification":
             return event.get("user_id") == self.user_id
+        if event.get("type") == "position":  # where the field force is: the staff's maps
+            return self.everything
         if self.everything:
             return True
         return (self.user_id in (event.get("assignee_id"), event.get("previous_assignee_id"), event.get("checker_id"))

@@ -36,7 +36,7 @@ def console():
 def dashboard():
     """KPIs over a chosen period: figures, trends, league tables, heat map; every number drills down."""
     return render_template("dashboard.html", leagues=kpis.LEAGUES, group_labels=kpis.GROUP_LABELS,
-                           score_terms=kpi.SCORE_TERMS)
+                           score_terms=kpi.SCORE_TERMS, min_ranked=kpi.MIN_CASES_RANKED)
 
 
 @bp.get("/console/wall")

@@ -300,12 +300,13 @@
   });
 
   // Live: a burst of changes reloads once; the stream replaces polling (which stays as a slow safety net).
-  let pending = null;
+  let pending = null, movedWorkers = null;
   const soon = (fn) => { clearTimeout(pending); pending = setTimeout(fn, 400); };
   const liveEl = document.getElementById("live");
   const source = live({
     case: (e) => { soon(refresh); if (shown === e.case_id) showCase(e.case_id, { pan: false }); },
     notification: () => loadNotes(),
+    position: () => { clearTimeout(movedWorkers); movedWorkers = setTimeout(loadWorkers, 1000); },
     resync: () => { refresh(); loadNotes(); },
   });
   if (source) {
@@ -325,7 +326,7 @@
   setInterval(() => { loadMap(); loadCases(); }, source ? 120000 : 15000);
   if (staff) {
     loadWorkers(); loadKpis(); loadCameras();
-    setInterval(loadWorkers, 10000);
+    setInterval(loadWorkers, source ? 120000 : 10000);  // positions come with the stream
     setInterval(loadCameras, 15000);
     setInterval(loadKpis, 60000);
   }

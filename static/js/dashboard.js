@@ -71,7 +71,8 @@
     if (!groups.length) { empty(c); return; }
     const rows = groups.slice().sort((a, b) => a.cases - b.cases);
     c.setOption({
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } }, grid: { left: 90, right: 20, top: 10, bottom: 25 },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      grid: { left: 8, right: 20, top: 10, bottom: 25, containLabel: true },
       xAxis: { type: "value", minInterval: 1 },
       yAxis: { type: "category", data: rows.map((g) => classNames[g.class] || g.class) },
       series: [{ type: "bar", data: rows.map((g) => g.cases), itemStyle: { color: "#0b4f8a" } }],
@@ -91,9 +92,9 @@
     table.querySelector("thead").innerHTML = `<tr><th>${esc(t.rank)}</th><th>${esc(t.name[group])}</th>${LEAGUE_COLUMNS
       .map((k) => `<th>${esc(vocabulary.kpi[k])}</th>`).join("")}</tr>`;
     table.querySelector("tbody").innerHTML = out.groups.length ? out.groups.map((g) =>
-      `<tr data-drill='${esc(JSON.stringify(g.drill || {}))}' class="${g.cases < 5 ? "few" : ""}"
-          title="${g.cases < 5 ? esc(t.few) : esc(t.drill)}">
-        <td>${g.rank}</td><td>${esc(group === "grid" && g.name !== g.grid ? `${g.grid} ${g.name}` : g.name)}</td>
+      `<tr data-drill='${esc(JSON.stringify(g.drill || {}))}' class="${g.rank == null ? "few" : ""}"
+          title="${g.rank == null ? esc(t.few) : esc(t.drill)}">
+        <td>${g.rank == null ? "–" : g.rank}</td><td>${esc(group === "grid" && g.name !== g.grid ? `${g.grid} ${g.name}` : g.name)}</td>
         ${LEAGUE_COLUMNS.map((k) => `<td>${esc(k === "score" ? (g.score == null ? "–" : g.score.toFixed(1)) : kpiText(k, g[k]))}</td>`).join("")}</tr>`).join("")
       : `<tr><td colspan="${LEAGUE_COLUMNS.length + 2}" class="muted">${esc(t.none)}</td></tr>`;
     document.getElementById("export-league").href = `/api/v1/kpis/export?${new URLSearchParams({ group_by: group, ...apiPeriod() })}`;
@@ -119,7 +120,8 @@
   let heatSeq = 0;
   async function loadHeat() {
     const seq = ++heatSeq;
-    const p = new URLSearchParams({ ...apiPeriod(), bbox: bboxOf(heat), zoom: heat.getZoom(), cells: "1" });
+    // Cells half the console's size (one zoom level finer): a heat map wants more detail than a count badge.
+    const p = new URLSearchParams({ ...apiPeriod(), bbox: bboxOf(heat), zoom: heat.getZoom() + 1, cells: "1" });
     const fc = await getJSON(`/api/v1/cases/map?${p}`);
     if (seq !== heatSeq) return;
     heatLayer.clearLayers();

@@ -51,7 +51,7 @@
       .sort((a, b) => b.cases - a.cases).slice(0, 8).reverse();
     cats.setOption({
       title: groups.length ? { text: "" } : { text: t.no_cases, left: "center", top: "middle", textStyle: { color: "#9fb4cc", fontSize: 16 } },
-      grid: { left: 110, right: 30, top: 5, bottom: 20 },
+      grid: { left: 8, right: 30, top: 5, bottom: 20, containLabel: true },
       xAxis: { type: "value", minInterval: 1, axisLabel: { color: "#9fb4cc" }, splitLine: { lineStyle: { color: "#1d3a5c" } } },
       yAxis: { type: "category", data: groups.map((g) => names[g.category] || g.category), axisLabel: { color: "#dbe6f3", fontSize: 14 } },
       series: [{ type: "bar", data: groups.map((g) => g.cases), itemStyle: { color: "#4aa3ff" },

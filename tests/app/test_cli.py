@@ -68,6 +68,7 @@ def test_the_demo_ends_with_where_to_go_and_who_to_be(app):
 
     text = banner("http://127.0.0.1:5010", ["web", "stream"], "instance/logs/5010", demo=True)
     assert "http://127.0.0.1:5010" in text and "http://127.0.0.1:5010/report" in text
+    assert "http://127.0.0.1:5010/console/dashboard" in text and "http://127.0.0.1:5010/console/wall" in text
     for account in ("admin", "supervisor", "dispatcher", "w01", "h-san", "citizen1"):
         assert f"    {account} " in text
     assert "demo1234" in text and "instance/logs/5010/{web,stream}.log" in text

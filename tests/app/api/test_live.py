@@ -214,3 +214,20 @@ def test_the_feed_lists_mine_unread_first_and_marks_them_read(town, client):
     assert client.get("/api/v1/notifications", headers=headers).json["unread"] == 0
     assert client.get("/api/v1/notifications", headers=token_for(town.checker)).json["unread"] == 1  # untouched
     assert client.get("/api/v1/notifications?page_size=0", headers=headers).status_code == 400
+
+
+def test_field_positions_reach_staff_maps_only(town, west_worker, listen):
+    from app.services.users import report_position, set_on_duty
+
+    staff = listen(token_for(town.dispatcher))
+    peer = listen(token_for(west_worker))
+    set_on_duty(town.worker, True)
+    report_position(town.worker, 120.004, 30.003)
+    db.session.commit()
+    event, stream_id, data = staff.take(1)[0]
+    assert event == "position" and stream_id
+    assert (data["user_id"], data["on_duty"], data["lon"], data["lat"]) == (town.worker.id, True, 120.004, 30.003)
+    assert peer.quiet()  # a worker's position is not another worker's business
+    town.worker.display_name = "改名"  # other changes of a person are not positions
+    db.session.commit()
+    assert staff.quiet()
