@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -72,9 +73,16 @@ def _ctx(request):
         yield
         db.session.remove()
         tables = [t for t in db.metadata.sorted_tables if t.name not in KEEP]
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE"))
-            conn.execute(sa.text("UPDATE categories SET active = true"))
+        for attempt in range(5):
+            try:
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE"))
+                    conn.execute(sa.text("UPDATE categories SET active = true"))
+                break
+            except sa.exc.OperationalError:  # a browser test's last request may still be finishing on the server
+                if attempt == 4:
+                    raise
+                time.sleep(0.3)
         get_redis().flushdb()
 
 

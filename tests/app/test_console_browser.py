@@ -8,7 +8,7 @@ from app.models import Case, Category, Role
 from app.models.types import utcnow
 from app.services.grids import grid_for_point, point_sql
 from tests.conftest import SHOTS, sign_in_page
-from tests.factories import advance, make_user, reported
+from tests.factories import advance, make_user, reported, token_for
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def on_duty_worker(where):
     return worker
 
 
-def test_a_dispatcher_dispatches_to_the_top_suggestion_and_sees_new_cases_live(desk, town):
+def test_a_dispatcher_dispatches_to_the_top_suggestion_and_sees_new_cases_live(desk, town, app):
     worker = on_duty_worker((120.004, 30.004))
     case = advance(town, reported(town), "filed")
     db.session.commit()
@@ -38,11 +38,18 @@ def test_a_dispatcher_dispatches_to_the_top_suggestion_and_sees_new_cases_live(d
     db.session.expire_all()
     assert db.session.get(Case, case.id).assignee_id == worker.id
 
-    before = page.inner_text("#count")
-    fresh = reported(town, description="刚刚上报")  # through the service, as the API would
-    db.session.commit()
+    before, on_map = page.inner_text("#count"), page.inner_text("#in-view")
+    r = app.test_client().post("/api/v1/cases", headers=token_for(town.citizen), json={
+        "category": "exposed_garbage", "lon": 120.005, "lat": 30.004, "description": "刚刚上报"})
+    assert r.status_code == 201
+    fresh = db.session.get(Case, r.json["id"])
     page.wait_for_selector(f"#case-list li[data-id='{fresh.id}']", timeout=10_000)  # no reload
     assert page.inner_text("#count") != before
+    for _ in range(50):  # …and on the map: the viewport's count moved on
+        if page.inner_text("#in-view") != on_map:
+            break
+        page.wait_for_timeout(100)
+    assert page.inner_text("#in-view") != on_map
 
     # Filters live in the address, so a view can be shared; a number finds a case whatever its status.
     page.select_option("select[name=class]", "city_appearance")
@@ -222,3 +229,16 @@ def test_gcj02_tiles_shift_positions_for_display_only(desk, town, app, monkeypat
     page.reload()
     assert page.evaluate("(() => { const p = UO.toMap(121.5272106, 31.1774276); return [p.lat, p.lng]; })()") == \
         [31.1774276, 121.5272106]
+
+
+def test_the_dashboard_says_when_there_is_nothing_and_when_it_cannot_load(desk, town):
+    page = desk
+    sign_in(page, town.supervisor)
+    page.goto("/console/dashboard")
+    page.wait_for_selector("#league-table td.muted:has-text('该时段没有案件')")
+    assert page.inner_text("#figures [data-k=cases]") == "0"
+    assert page.inner_text("#figures [data-k=on_time_rate]") == "–"
+    page.route("**/api/v1/kpis?**", lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"error": {"code": "unavailable", "message": "数据库忙"}}'))
+    page.click("#range button[data-days='7']")
+    page.wait_for_selector("#status:has-text('加载失败：数据库忙')")
