@@ -101,12 +101,16 @@
   }
 
   // --- the map: only the viewport, points or cells (GET /api/v1/cases/map) --------------------------------
+  const countEl = document.getElementById("count");
+  /** A failed load says so where the count is (the last answer stays on screen) instead of failing silently. */
+  const showError = (err) => { countEl.textContent = t.failed.replace("{why}", err.message); countEl.className = "error"; };
   let mapSeq = 0;
   async function loadMap() {
     const seq = ++mapSeq;
     const p = apiParams();
     p.set("bbox", bboxOf(map)); p.set("zoom", map.getZoom());
-    const fc = await getJSON("/api/v1/cases/map?" + p);
+    let fc;
+    try { fc = await getJSON("/api/v1/cases/map?" + p); } catch (err) { showError(err); return; }
     if (seq !== mapSeq) return;  // the map moved again meanwhile: a newer answer is coming
     mapEl.dataset.mode = fc.mode;
     UO.drawCases(caseLayer, fc, {
@@ -129,8 +133,10 @@
     if (listFollowsMap()) p.set("bbox", bboxOf(map));
     if (staff) document.getElementById("export").href = "/api/v1/cases/export?" + p;
     p.set("page_size", "200");
-    const fc = await getJSON("/api/v1/cases?" + p);
-    document.getElementById("count").textContent = fc.features.length ? `${fc.total} ${t.cases}` : t.none;
+    let fc;
+    try { fc = await getJSON("/api/v1/cases?" + p); } catch (err) { showError(err); return; }
+    countEl.className = "";
+    countEl.textContent = fc.features.length ? `${fc.total} ${t.cases}` : t.none;
     document.getElementById("case-list").innerHTML = fc.features.map((f) => {
       const q = f.properties;
       // 核实 in one click from the list: reports waiting for verification carry their two answers.

@@ -242,3 +242,8 @@ def test_the_dashboard_says_when_there_is_nothing_and_when_it_cannot_load(desk, 
         status=503, content_type="application/json", body='{"error": {"code": "unavailable", "message": "数据库忙"}}'))
     page.click("#range button[data-days='7']")
     page.wait_for_selector("#status:has-text('加载失败：数据库忙')")
+    # The command map says so too, where the count is, when the server cannot answer.
+    page.route("**/api/v1/cases?**", lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"error": {"code": "unavailable", "message": "数据库忙"}}'))
+    page.goto("/console")
+    page.wait_for_selector("#count.error:has-text('加载失败：数据库忙')")
