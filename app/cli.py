@@ -174,21 +174,32 @@ def dispatch_round():
 @click.option("--seed", default=1, show_default=True)
 @click.option("--warmup-days", default=3, show_default=True, help="simulated history before the window")
 @click.option("--city", type=click.Choice(["demo", "generated"]), default="demo", show_default=True)
+@click.option("--seeds", type=click.IntRange(1, 30), default=None,
+              help="compare every policy on this many evaluation seeds (per-seed ratios, spread, decomposition)")
+@click.option("--no-camera-checks", is_flag=True, help="every check is an inspector's visit")
 @click.option("--json", "as_json", is_flag=True)
-def dispatch_simulate(policy, workers, hours, load, seed, warmup_days, city, as_json):
+def dispatch_simulate(policy, workers, hours, load, seed, warmup_days, city, seeds, no_camera_checks, as_json):
     """Discrete-event simulation of the district with the production routing code."""
     import yaml
 
     from app.seed.district import GRIDS_FILE
     from app.services.catalog import DEFAULT_FILE
+    from dispatch import evaluation
     from dispatch.simulator import City, SimConfig, profiles_from_categories, simulate
 
-    town = (City.from_geojson(json.loads(GRIDS_FILE.read_text(encoding="utf-8")), seed=seed) if city == "demo"
-            else City.generated(20, 15, seed=seed))
-    cats = yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8"))["categories"]
-    report = simulate(town, profiles_from_categories(cats),
-                      SimConfig(policy=policy, workers=workers, hours=hours, load=load, seed=seed,
-                                warmup_hours=24 * warmup_days))
+    town = (City.from_geojson(json.loads(GRIDS_FILE.read_text(encoding="utf-8")), seed=1) if city == "demo"
+            else City.generated(20, 15, seed=1))
+    profiles = profiles_from_categories(yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8"))["categories"])
+    base = {"workers": workers, "hours": hours, "load": load, "warmup_hours": 24 * warmup_days}
+    if seeds:
+        chosen = list(evaluation.EVALUATION_SEEDS[:seeds])
+        results = evaluation.run(town, profiles, chosen, evaluation.VARIANTS, **base)
+        summ = evaluation.summary(results)
+        click.echo(json.dumps({"seeds": chosen, "summary": summ}, ensure_ascii=False) if as_json
+                   else evaluation.text(chosen, results, summ))
+        return
+    report = simulate(town, profiles, SimConfig(policy=policy, seed=seed, camera_checks=not no_camera_checks,
+                                                **base))
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
     else:

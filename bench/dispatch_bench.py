@@ -1,11 +1,14 @@
-"""Dispatch benchmark: policies side by side on the same simulated district, and decision latency at scale.
+"""Dispatch benchmark: policies side by side on simulated days the tuning never saw, and decision latency at scale.
 
-    .venv/bin/python bench/dispatch_bench.py [--seeds 5] [--hours 10] [--workers 32] [--load 0.85]
+    .venv/bin/python bench/dispatch_bench.py [--seeds 30] [--tuning] [--hours 10] [--workers 32] [--load 0.85]
 
-Part 1 runs the simulator for each policy on the same seeds (same arrivals, same workers) and prints the
-mean of each figure plus the ratio of ours to nearest-idle. Part 2 times `dispatch.routing.plan` — the
-production decision code — for one round of 500 pending cases against 2,000 workers on a generated city,
-and prints p50/p99 of the round and of the per-case share.
+Part 1 runs every variant of `dispatch.evaluation.VARIANTS` (ours, ours without learning, nearest idle, round
+robin, nearest idle without camera checks) on the same simulated days — the first `--seeds` of
+EVALUATION_SEEDS, or the TUNING_SEEDS with `--tuning` (the only ones to look at while changing weights or the
+model) — and prints the mean figures, each variant's per-seed ratio to nearest idle with its spread (mean, min,
+max, 95 % interval), the time decomposition (waiting for and travelling to each visit, the work, the camera's
+check) and the per-seed ratios. Part 2 times `dispatch.routing.plan` — the production decision code — for one
+round of 500 pending cases against 2,000 workers on a generated city, and prints p50/p99.
 """
 
 from __future__ import annotations
@@ -23,26 +26,19 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dispatch import kpi  # noqa: E402
+from dispatch import evaluation, kpi  # noqa: E402
 from dispatch.learning import prior  # noqa: E402
 from dispatch.routing import CaseRequest, Weights, WorkerState, plan  # noqa: E402
-from dispatch.simulator import City, SimConfig, profiles_from_categories, simulate  # noqa: E402
-
-FIGURES = ["cases", "mean_close_min", "floor_close_min", "median_close_min", "p90_close_min", "on_time_pct",
-           "rework_pct", "travel_km", "utilisation", "fairness_jain", "mean_satisfaction"]
+from dispatch.simulator import City, profiles_from_categories  # noqa: E402
 
 
-def compare(seeds: int, hours: float, workers: int, load: float) -> dict:
-    """Mean figures per policy over the seeds."""
+def compare(seeds: list[int], hours: float, workers: int, load: float) -> dict:
+    """Every variant on the same seeds: per-seed reports and their summary."""
     city = City.from_geojson(json.loads((ROOT / "app/seed/data/demo_grids.geojson").read_text()), seed=1)
     cats = yaml.safe_load((ROOT / "app/data/categories.yaml").read_text(encoding="utf-8"))["categories"]
-    profiles = profiles_from_categories(cats)
-    table = {}
-    for policy in ("ours", "nearest", "round_robin"):
-        runs = [simulate(city, profiles, SimConfig(policy=policy, workers=workers, hours=hours, load=load, seed=s))
-                for s in range(1, seeds + 1)]
-        table[policy] = {f: round(statistics.mean(r[f] for r in runs), 3) for f in FIGURES}
-    return table
+    results = evaluation.run(city, profiles_from_categories(cats), seeds, evaluation.VARIANTS,
+                             workers=workers, hours=hours, load=load)
+    return {"seeds": seeds, "results": results, "summary": evaluation.summary(results)}
 
 
 def latency(n_workers: int = 2000, n_cases: int = 500, rounds: int = 100, seed: int = 7) -> dict:
@@ -84,23 +80,23 @@ def latency(n_workers: int = 2000, n_cases: int = 500, rounds: int = 100, seed: 
 def main() -> None:
     """Print both parts as tables (and JSON with --json)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=30, help="how many evaluation seeds")
+    ap.add_argument("--tuning", action="store_true", help="run the tuning seeds instead (while changing weights)")
     ap.add_argument("--hours", type=float, default=10)
     ap.add_argument("--workers", type=int, default=32)
     ap.add_argument("--load", type=float, default=0.85)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    table = compare(args.seeds, args.hours, args.workers, args.load)
+    seeds = list(evaluation.TUNING_SEEDS if args.tuning else evaluation.EVALUATION_SEEDS[:args.seeds])
+    out = compare(seeds, args.hours, args.workers, args.load)
     lat = latency()
     if args.json:
-        print(json.dumps({"policies": table, "latency": lat}, indent=1))
+        print(json.dumps({"seeds": seeds, "summary": out["summary"], "latency": lat}, indent=1))
         return
-    print(f"Policies on the demo district: {args.workers} workers, {args.hours} h measured after 3 days of "
-          f"history, target load {args.load}, mean of {args.seeds} seeds")
-    print(f"{'figure':<20}" + "".join(f"{p:>14}" for p in table) + f"{'ours/nearest':>14}")
-    for f in FIGURES:
-        ratio = table["ours"][f] / table["nearest"][f] if table["nearest"][f] else float("nan")
-        print(f"{f:<20}" + "".join(f"{table[p][f]:>14}" for p in table) + f"{ratio:>14.3f}")
+    print(f"Policies on the demo district: {args.workers} workers, {args.hours} h measured after 3 days of history, "
+          f"target load {args.load}, {'TUNING' if args.tuning else 'evaluation'} seeds {seeds[0]}–{seeds[-1]} "
+          f"({len(seeds)})")
+    print(evaluation.text(out["seeds"], out["results"], out["summary"]))
     print()
     print(f"Decision latency: one round of {lat['pending']} pending cases × {lat['workers']} workers, "
           f"{lat['rounds']} rounds")

@@ -1,10 +1,18 @@
 """Discrete-event simulation of a district's field force, to compare dispatch policies on equal terms.
 
-Arrivals follow a time-of-day pattern (morning and afternoon peaks, quiet nights) with spatial hotspots
-and a category mix; workers travel at street speed, handle cases with a per-worker × category skill
-(time and quality), fixes fail now and then (rework) and citizens rate. Every policy sees the same
-arrivals and the same worker draws (one seed), and decisions go through the same routing interface as
-production (`dispatch.policies`). Learning uses `dispatch.learning`, KPIs `dispatch.kpi`.
+Arrivals follow a time-of-day pattern (morning and afternoon peaks, quiet nights) with spatial hotspots, a
+category mix and a source: cameras (their finding is the evidence), inspectors (they report on the spot) and
+citizens (a verification visit, 核实, comes first). Every visit is a task that a worker travels to and that the
+policy routes: verifying a citizen's report, handling the case (处置), and checking the fix (核查) — by an inspector
+other than the handler, or, where the spot lies in a camera's view and camera checks are on, by the camera
+looking again (AI 核查: N looks over M minutes, no travel). Workers keep a queue, travel at street speed, handle
+with a per-worker × category skill (time and care), fixes fail now and then (rework) and citizens rate.
+
+Every policy sees the same arrivals and the same worker draws (one seed), and decisions go through the same
+routing interface as production (`dispatch.policies`): the baselines route verification and check tasks their
+own way (nearest idle worker, round robin). Each case records where its time went (waiting for each visit, the
+travel, the work), so the report shows the floor no policy can remove. Learning uses `dispatch.learning`, KPIs
+`dispatch.kpi`.
 """
 
 from __future__ import annotations
@@ -22,6 +30,13 @@ from dispatch import kpi, learning, policies, routing
 from dispatch.routing import CaseRequest, Weights, WorkerState
 
 DAY_START_H = 8.0
+VERIFY, CHECK = "__verify__", "__check__"  # visits every inspector makes, whatever the category
+VISIT_MIN = 8.0  # on-site minutes of a verification or a check
+VISIT_LIMIT_MIN = 60.0  # 核实 and 核查 within an hour of being due (the usual standard)
+SOURCES = (("camera", 0.35), ("citizen", 0.35), ("inspector", 0.30))
+PHASES = ("wait_verify", "verify_travel", "verify_work", "wait_dispatch", "handle_travel", "handle_work",
+          "wait_check", "check_travel", "check_work", "camera_check")
+FLOOR_PHASES = ("verify_work", "handle_work", "check_work", "camera_check")  # what no routing can shorten
 
 
 @dataclass(frozen=True)
@@ -110,13 +125,29 @@ class SimCase:
     reported: float
     due: float
     priority: int
+    source: str = "inspector"
+    in_camera_view: bool = False
     failed_by: dict = field(default_factory=dict)
     reworks: int = 0
     resolved: float | None = None
     closed: float | None = None
     rating: int | None = None
     dispatches: int = 0
-    floor_min: float = 0.0  # handling plus waiting for the check, every cycle: what routing cannot shorten
+    handler: int | None = None
+    fix_failed: bool = False
+    last_handle_min: float = 0.0
+    phases: dict = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+
+
+@dataclass
+class Task:
+    """One visit waiting for (or queued at) a worker: verify, handle or check a case."""
+
+    id: int
+    kind: str  # "verify", "handle" or "check"
+    case: SimCase
+    ready: float  # since when it could be assigned
+    due: float
 
 
 @dataclass
@@ -146,8 +177,12 @@ class SimConfig:
     load: float = 0.85  # target utilisation of the field force
     seed: int = 1
     tick_min: float = 1.0
-    check_mean_min: float = 30.0
     capacity: int = 5
+    camera_checks: bool = True  # AI 核查 where the spot is in a camera's view
+    camera_check_looks: int = 3  # N consecutive looks without the violation pass the check …
+    camera_check_minutes: float = 10.0  # … over M minutes
+    other_in_view: float = 0.15  # share of non-camera reports that lie in some camera's view anyway
+    learning: bool = True  # False: routing sees only the category priors (the learning ablation)
     nominal_travel_min: float = 4.0
     drain_hours: float = 48.0
     warmup_hours: float = 72.0  # history before the measured window, so learning has something to go on
@@ -155,13 +190,15 @@ class SimConfig:
     def __post_init__(self):
         if self.warmup_hours % 24:
             raise ValueError("warmup_hours must be whole days, so the measured window starts at 08:00")
+        if self.camera_check_looks < 1 or self.camera_check_minutes <= 0:
+            raise ValueError("camera checks need at least one look over a positive number of minutes")
         if self.policy not in ("ours", "nearest", "round_robin"):
             raise ValueError(f"unknown policy {self.policy!r}: use ours, nearest or round_robin")
 
 
 def _worker_skills(rng: random.Random, profiles: list[CategoryProfile]) -> frozenset[str]:
     have = {p.code for p in profiles if rng.random() < 0.8}
-    return frozenset(have or {profiles[0].code})
+    return frozenset((have or {profiles[0].code}) | {VERIFY, CHECK})
 
 
 class Simulation:
@@ -180,17 +217,25 @@ class Simulation:
             owned = frozenset(g2.id for g2 in city.grids[i % len(city.grids)::max(1, cfg.workers)])
             st = WorkerState(id=i, lon=lon, lat=lat, skills=_worker_skills(world, profiles), grids=owned,
                              capacity=cfg.capacity, department_type=profiles[0].department_type)
-            # Mostly the person (some are quicker and more careful at everything), a little the category.
+            # The person (some are quicker and more careful at everything) and the category (a former
+            # street-vendor officer is quick with stalls, slow with broken pavements): what learning can find.
             speed, care = world.lognormvariate(0, 0.25), world.lognormvariate(0, 0.7)
-            skill = {p.code: speed * world.lognormvariate(0, 0.12) for p in profiles}
-            fail = {p.code: min(0.5, 0.05 * care * world.lognormvariate(0, 0.3)) for p in profiles}
+            skill = {p.code: speed * world.lognormvariate(0, 0.35) for p in profiles}
+            fail = {p.code: min(0.5, 0.05 * care * world.lognormvariate(0, 0.5)) for p in profiles}
             self.workers.append(SimWorker(st, world.uniform(0.85, 1.15), skill, fail))
         self.stats: dict[tuple[int, str], learning.Stats] = {}
         self.priors = {p.code: learning.prior(p.handle_mean_min) for p in profiles}
+        self.visit_stats = learning.prior(VISIT_MIN)
         mean_service = sum(p.weight * p.handle_mean_min for p in profiles) / sum(p.weight for p in profiles)
-        self.rate_per_min = cfg.load * cfg.workers / (mean_service + cfg.nominal_travel_min)
+        # Work per case: the handling, a check visit unless a camera checks, a verification visit for citizens.
+        citizen = dict(SOURCES)["citizen"]
+        in_view = dict(SOURCES)["camera"] + (1 - dict(SOURCES)["camera"]) * cfg.other_in_view
+        visits = citizen + (1 - in_view if cfg.camera_checks else 1.0)
+        per_case = mean_service + cfg.nominal_travel_min + visits * (VISIT_MIN + cfg.nominal_travel_min)
+        self.rate_per_min = cfg.load * cfg.workers / per_case
         self.cases: dict[int, SimCase] = {}
-        self.pending: dict[int, SimCase] = {}
+        self.pending: dict[int, Task] = {}
+        self.task_seq = 0
         self.events: list = []
         self.seq = 0
         self.decision_ms: list[float] = []
@@ -201,7 +246,17 @@ class Simulation:
         heapq.heappush(self.events, (t, self.seq, kind, payload))
 
     def _stats(self, wid: int, cat: str) -> learning.Stats:
+        if cat in (VERIFY, CHECK):
+            return self.visit_stats
+        if not self.cfg.learning:
+            return self.priors[cat]
         return learning.estimate(self.priors[cat], self.stats.get((wid, learning.OVERALL)), self.stats.get((wid, cat)))
+
+    def _task(self, kind: str, case: SimCase, now: float) -> None:
+        """A visit is ready to be routed (verification and check within VISIT_LIMIT_MIN)."""
+        self.task_seq += 1
+        due = case.due if kind == "handle" else now + VISIT_LIMIT_MIN
+        self.pending[self.task_seq] = Task(self.task_seq, kind, case, now, due)
 
     # --- generation ---
     def _arrivals(self):
@@ -214,6 +269,7 @@ class Simulation:
         t, n = 0.0, 0
         weights = [g.weight for g in self.city.grids]
         pw = [p.weight for p in self.profiles]
+        sources, sw = [name for name, _ in SOURCES], [share for _, share in SOURCES]
         while True:
             t += rng.expovariate(self.rate_per_min * peak / mean_int)
             if t >= span * 60:
@@ -225,7 +281,9 @@ class Simulation:
             lon, lat = self.city.random_point(rng, grid)
             n += 1
             prio = 1 if prof.due_min <= 120 else 3
-            self._push(t, "arrival", SimCase(n, prof, grid.id, lon, lat, t, t + prof.due_min, prio))
+            source = rng.choices(sources, sw)[0]
+            in_view = source == "camera" or rng.random() < self.cfg.other_in_view
+            self._push(t, "arrival", SimCase(n, prof, grid.id, lon, lat, t, t + prof.due_min, prio, source, in_view))
 
     # --- the loop ---
     def run(self) -> dict:
@@ -241,7 +299,7 @@ class Simulation:
                 break
             if kind == "arrival":
                 self.cases[obj.id] = obj
-                self.pending[obj.id] = obj
+                self._task("verify" if obj.source == "citizen" else "handle", obj, t)
             elif kind == "tick":
                 if self.pending:
                     t0 = time.perf_counter()
@@ -251,65 +309,92 @@ class Simulation:
                     self._push(t + self.cfg.tick_min, "tick")
             elif kind == "done":
                 self._done(t, *obj)
-            elif kind == "check":
-                self._check(t, *obj)
+            elif kind == "camera_check":
+                self._verdict(t, obj, checker=None)
         return self.report()
 
     def _requests(self, now: float) -> list[CaseRequest]:
-        return [CaseRequest(id=c.id, category=c.profile.code, lon=c.lon, lat=c.lat, grid_id=c.grid,
-                            due_in_min=c.due - now, priority=c.priority, department_type=None,
-                            failed_by=dict(c.failed_by)) for c in self.pending.values()]
+        out = []
+        for task in self.pending.values():
+            c = task.case
+            category = {"verify": VERIFY, "check": CHECK}.get(task.kind, c.profile.code)
+            out.append(CaseRequest(
+                id=task.id, category=category, lon=c.lon, lat=c.lat, grid_id=c.grid, due_in_min=task.due - now,
+                priority=c.priority, department_type=None,
+                failed_by=dict(c.failed_by) if task.kind == "handle" else {},
+                exclude=frozenset({c.handler}) if task.kind == "check" and c.handler is not None else frozenset()))
+        return out
+
+    def _task_estimate(self, wid: int, task: Task) -> float:
+        return self._stats(wid, {"verify": VERIFY, "check": CHECK}.get(task.kind, task.case.profile.code)).handle_min
 
     def _dispatch(self, now: float):
         for sw in self.workers:
             st = sw.state
             st.open_tasks = len(sw.queue) + (1 if sw.busy else 0)
             st.queued_min = max(0.0, sw.busy_until - now) if sw.busy else 0.0
-            for case in sw.queue:
-                est = self._stats(st.id, case.profile.code).handle_min
-                st.queued_min += est + routing.travel_min(
-                    routing.distance_km(st.lon, st.lat, case.lon, case.lat), self.w)
+            for task in sw.queue:
+                st.queued_min += self._task_estimate(st.id, task) + routing.travel_min(
+                    routing.distance_km(st.lon, st.lat, task.case.lon, task.case.lat), self.w)
         plan = self.policy(self._requests(now), [sw.state for sw in self.workers], self._stats, self.w,
                            self.city.neighbours)
         for a in plan.assignments:
-            case = self.pending.pop(a.case_id)
-            case.dispatches += 1
+            task = self.pending.pop(a.case_id)
+            if task.kind == "handle":
+                task.case.dispatches += 1
             sw = self.workers[a.worker_id]
-            sw.queue.append(case)
+            sw.queue.append(task)
             if not sw.busy:
                 self._start(now, sw)
 
     def _start(self, now: float, sw: SimWorker):
-        case = sw.queue.popleft()
+        task = sw.queue.popleft()
+        case = task.case
         km = routing.distance_km(sw.state.lon, sw.state.lat, case.lon, case.lat)
         travel = routing.travel_min(km, self.w) * sw.speed_factor
-        handle = case.profile.handle_mean_min * sw.skill[case.profile.code] * self.noise.lognormvariate(-0.06, 0.35)
-        sw.busy, sw.busy_until = True, now + travel + handle
-        sw.busy_min += travel + handle
+        if task.kind == "handle":
+            work = case.profile.handle_mean_min * sw.skill[case.profile.code] * self.noise.lognormvariate(-0.06, 0.35)
+        else:
+            work = VISIT_MIN * self.noise.lognormvariate(-0.02, 0.2)
+        case.phases["wait_dispatch" if task.kind == "handle" else f"wait_{task.kind}"] += now - task.ready
+        case.phases[f"{task.kind}_travel"] += travel
+        case.phases[f"{task.kind}_work"] += work
+        sw.busy, sw.busy_until = True, now + travel + work
+        sw.busy_min += travel + work
         sw.km += km * self.w.detour
         lo, hi = self.cfg.warmup_hours * 60, (self.cfg.warmup_hours + self.cfg.hours) * 60
         sw.window_busy += max(0.0, min(hi, sw.busy_until) - max(lo, now))
         if lo <= now < hi:
             sw.window_km += km * self.w.detour
         sw.state.lon, sw.state.lat = case.lon, case.lat  # where they will be
-        self._push(sw.busy_until, "done", (sw, case, handle))
+        self._push(sw.busy_until, "done", (sw, task, work))
 
-    def _done(self, now: float, sw: SimWorker, case: SimCase, handle: float):
-        case.resolved = now
-        failed = self.noise.random() < sw.fail_prob[case.profile.code]
-        check_at = now + self.noise.expovariate(1 / self.cfg.check_mean_min)
-        case.floor_min += handle + (check_at - now)
-        self._push(check_at, "check", (sw.state.id, case, handle, failed))
+    def _done(self, now: float, sw: SimWorker, task: Task, work: float):
+        case = task.case
+        if task.kind == "verify":  # 核实: the report is real (立案 follows at once); now it waits for a handler
+            self._task("handle", case, now)
+        elif task.kind == "handle":  # 处置 done: a check by the camera when it sees the spot, else a visit
+            case.resolved, case.handler, case.last_handle_min = now, sw.state.id, work
+            case.fix_failed = self.noise.random() < sw.fail_prob[case.profile.code]
+            if self.cfg.camera_checks and case.in_camera_view:
+                case.phases["camera_check"] += self.cfg.camera_check_minutes
+                self._push(now + self.cfg.camera_check_minutes, "camera_check", case)
+            else:
+                self._task("check", case, now)
+        else:
+            self._verdict(now, case, checker=sw.state.id)
         sw.busy = False
         if sw.queue:
             self._start(now, sw)
 
-    def _check(self, now: float, wid: int, case: SimCase, handle: float, failed: bool):
-        if failed:  # 返工: back to dispatch, this worker now counts a failure on the case
+    def _verdict(self, now: float, case: SimCase, checker: int | None):
+        """核查: a failed fix goes back for rework (the handler counts a failure); a good one closes and is rated."""
+        wid = case.handler
+        if case.fix_failed:
             case.reworks += 1
             case.failed_by[wid] = case.failed_by.get(wid, 0) + 1
             case.resolved = None
-            self.pending[case.id] = case
+            self._task("handle", case, now)
             rating = None
         else:
             late = case.resolved > case.due
@@ -317,7 +402,7 @@ class Simulation:
             rating = max(1, min(5, round(self.noise.gauss(base, 0.6))))
             case.closed, case.rating = now, rating
         learning.learn(self.stats, wid, case.profile.code, self.priors[case.profile.code],
-                       learning.Outcome(handle, not failed, rating))
+                       learning.Outcome(case.last_handle_min, not case.fix_failed, rating))
 
     # --- results ---
     def report(self) -> dict:
@@ -338,8 +423,12 @@ class Simulation:
             "utilisation": round(sum(busy) / (len(busy) * horizon), 3),
             "fairness_jain": kpi.jain(busy),
             "decision_ms_p99": kpi.percentile(self.decision_ms, 99),
-            "floor_close_min": round(sum(c.floor_min for c in measured) / len(measured), 1) if measured else None,
+            "camera_checks": self.cfg.camera_checks, "learning": self.cfg.learning,
         })
+        closed = [c for c in measured if c.closed is not None]
+        out["phases"] = {p: round(sum(c.phases[p] for c in closed) / len(closed), 1) if closed else None
+                         for p in PHASES}
+        out["floor_close_min"] = (round(sum(out["phases"][p] for p in FLOOR_PHASES), 1) if closed else None)
         if out["decision_ms_p99"] is not None:
             out["decision_ms_p99"] = round(out["decision_ms_p99"], 2)
         return out

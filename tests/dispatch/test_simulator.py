@@ -64,3 +64,45 @@ def test_bad_config():
         make("magic")
     with pytest.raises(ValueError):
         SimConfig(warmup_hours=12)
+    with pytest.raises(ValueError):
+        SimConfig(camera_check_looks=0)
+
+
+def test_where_the_time_goes_adds_up_to_the_time_to_close(world):
+    from dispatch.simulator import FLOOR_PHASES, PHASES
+
+    r = run(world, "ours")
+    assert set(r["phases"]) == set(PHASES)
+    assert sum(r["phases"].values()) == pytest.approx(r["mean_close_min"], abs=0.6)  # rounding of 10 phases
+    assert r["floor_close_min"] == pytest.approx(sum(r["phases"][p] for p in FLOOR_PHASES), abs=0.05)
+    assert r["phases"]["handle_work"] > r["phases"]["verify_work"] > 0  # citizens' reports are verified first
+
+
+def test_camera_checks_replace_check_visits_where_a_camera_sees(world):
+    city, profiles = world
+    cfg = {"workers": 20, "hours": 4, "warmup_hours": 24, "seed": 3, "policy": "nearest"}
+    with_cam = simulate(city, profiles, SimConfig(**cfg))
+    without = simulate(city, profiles, SimConfig(camera_checks=False, **cfg))
+    assert with_cam["phases"]["camera_check"] > 0 and without["phases"]["camera_check"] == 0
+    # Fewer check visits: less check travel and work per case, and the case closes sooner.
+    assert with_cam["phases"]["check_work"] < 0.8 * without["phases"]["check_work"]
+    assert with_cam["mean_close_min"] < without["mean_close_min"]
+    longer = simulate(city, profiles, SimConfig(camera_check_minutes=30, **cfg))
+    assert longer["phases"]["camera_check"] > 2.5 * with_cam["phases"]["camera_check"]
+
+
+def test_evaluation_seeds_are_apart_from_tuning_seeds_and_spread_is_right():
+    from dispatch.evaluation import EVALUATION_SEEDS, TUNING_SEEDS, spread
+
+    assert not set(TUNING_SEEDS) & set(EVALUATION_SEEDS)
+    sp = spread([0.8, 0.9, 1.0])
+    assert sp["mean"] == pytest.approx(0.9) and (sp["min"], sp["max"]) == (0.8, 1.0)
+    assert sp["ci95"] == pytest.approx([0.9 - 4.303 * 0.1 / 3 ** 0.5, 0.9 + 4.303 * 0.1 / 3 ** 0.5])
+    assert spread([1.0])["ci95"] == [1.0, 1.0]
+
+
+def test_learning_can_be_switched_off_for_the_ablation(world):
+    city, profiles = world
+    cfg = {"workers": 20, "hours": 4, "warmup_hours": 24, "seed": 3}
+    on, off = (simulate(city, profiles, SimConfig(learning=flag, **cfg)) for flag in (True, False))
+    assert on["learning"] and not off["learning"] and on != off

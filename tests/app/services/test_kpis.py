@@ -158,3 +158,11 @@ def test_league_table_csv(client, history):
                                                                                      "330100001001002"}
     assert client.get("/api/v1/kpis/export", headers=token_for(history.dispatcher)).status_code == 400
     assert client.get("/api/v1/kpis/export?group_by=grid", headers=token_for(history.worker)).status_code == 403
+
+
+def test_simulate_cli_compares_on_evaluation_seeds(app):
+    r = app.test_cli_runner().invoke(args=["dispatch", "simulate", "--seeds", "2", "--hours", "2",
+                                           "--warmup-days", "1", "--workers", "12"])
+    assert r.exit_code == 0, r.output
+    assert "Per-seed ratio to nearest idle" in r.output and "wait_check" in r.output and "1001:" in r.output
+    assert app.test_cli_runner().invoke(args=["dispatch", "simulate", "--seeds", "31"]).exit_code == 2
