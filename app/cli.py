@@ -172,7 +172,7 @@ def dispatch_round():
 @click.option("--hours", default=10.0, show_default=True, help="measured window, after the warm-up")
 @click.option("--load", default=0.85, show_default=True, help="target utilisation of the field force")
 @click.option("--seed", default=1, show_default=True)
-@click.option("--warmup-days", default=3, show_default=True, help="simulated history before the window")
+@click.option("--warmup-days", default=14, show_default=True, help="simulated history before the window")
 @click.option("--city", type=click.Choice(["demo", "generated"]), default="demo", show_default=True)
 @click.option("--seeds", type=click.IntRange(1, 30), default=None,
               help="compare every policy on this many evaluation seeds (per-seed ratios, spread, decomposition)")

@@ -106,6 +106,13 @@ class Config:
     SUGGEST_CATEGORY = _env("SUGGEST_CATEGORY", "1") == "1"
     SUGGEST_MIN_CONF = float(_env("SUGGEST_MIN_CONF", "0.35"))
     CIVIC_POINTS_REPORT = int(_env("CIVIC_POINTS_REPORT", "10"))  # 文明积分 for a report that is filed (立案)
+    # AI 核查: a resolved camera-found case is checked by its camera looking at the spot again — CAMERA_CHECK_LOOKS
+    # looks over CAMERA_CHECK_MINUTES; all absent → passed, all present → back for rework. Categories: comma list,
+    # empty for every category. Inspectors check it if the camera is down or has not decided within twice the span.
+    CAMERA_CHECK = _env("CAMERA_CHECK", "1") == "1"
+    CAMERA_CHECK_LOOKS = int(_env("CAMERA_CHECK_LOOKS", "3"))
+    CAMERA_CHECK_MINUTES = float(_env("CAMERA_CHECK_MINUTES", "10"))
+    CAMERA_CHECK_CATEGORIES = _env("CAMERA_CHECK_CATEGORIES", "")
     DEDUPE_RADIUS_M = float(_env("DEDUPE_RADIUS_M", "50"))
     DEDUPE_HOURS = float(_env("DEDUPE_HOURS", "24"))
     API_PAGE_SIZE_MAX = 500
@@ -132,6 +139,8 @@ def validate(config) -> None:
         raise ConfigError("MAP_TILE_URL uses {s} but MAP_TILE_SUBDOMAINS is empty")
     if not 1 <= config["MAP_MAX_ZOOM"] <= 22:
         raise ConfigError(f"MAP_MAX_ZOOM must be 1..22: {config['MAP_MAX_ZOOM']}")
+    if config["CAMERA_CHECK_LOOKS"] < 1 or config["CAMERA_CHECK_MINUTES"] <= 0:
+        raise ConfigError("CAMERA_CHECK_LOOKS must be at least 1 and CAMERA_CHECK_MINUTES positive")
     if config["EXPORT_MAX_ROWS"] < 1:
         raise ConfigError(f"EXPORT_MAX_ROWS must be positive: {config['EXPORT_MAX_ROWS']}")
 

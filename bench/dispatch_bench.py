@@ -93,7 +93,7 @@ def main() -> None:
     if args.json:
         print(json.dumps({"seeds": seeds, "summary": out["summary"], "latency": lat}, indent=1))
         return
-    print(f"Policies on the demo district: {args.workers} workers, {args.hours} h measured after 3 days of history, "
+    print(f"Policies on the demo district: {args.workers} workers, {args.hours} h measured after 14 days of history, "
           f"target load {args.load}, {'TUNING' if args.tuning else 'evaluation'} seeds {seeds[0]}–{seeds[-1]} "
           f"({len(seeds)})")
     print(evaluation.text(out["seeds"], out["results"], out["summary"]))

@@ -51,13 +51,15 @@ class Weights:
     """Weights of the cost terms (minutes per unit); see the module docstring. Set from configuration."""
 
     travel: float = 1.0
-    handle: float = 1.0
+    # A minute of a worker's handling counts 1.5: with their learned speed per category it decides who is
+    # quickest at this kind of problem (chosen on the tuning seeds of dispatch/evaluation.py, with the two below).
+    handle: float = 1.5
     workload: float = 1.0
     lateness: float = 4.0
     rework: float = 60.0
     satisfaction: float = 8.0
-    neighbour: float = 15.0
-    wide: float = 30.0  # penalty for a worker from beyond the neighbouring grids (跨网格调度)
+    neighbour: float = 5.0
+    wide: float = 10.0  # penalty for a worker from beyond the neighbouring grids (跨网格调度)
     wide_radius_km: float = 5.0
     repeat_failure: float = 60.0
     speed_kmh: float = 15.0

@@ -185,7 +185,9 @@ class SimConfig:
     learning: bool = True  # False: routing sees only the category priors (the learning ablation)
     nominal_travel_min: float = 4.0
     drain_hours: float = 48.0
-    warmup_hours: float = 72.0  # history before the measured window, so learning has something to go on
+    # History before the measured window, so learning has something to go on: two weeks (a district has months;
+    # with three days, a worker had handled about two cases of each category and learning could not pay).
+    warmup_hours: float = 336.0
 
     def __post_init__(self):
         if self.warmup_hours % 24:

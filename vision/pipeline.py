@@ -92,8 +92,12 @@ class Pipeline:
         full, crop = evidence(frame, v, f"{v.category} {v.median_conf:.2f}")
         return Found(v, lon, lat, full, crop, ts, how)
 
-    def run(self, frames, on_found: Callable[[Found], None], stop: Callable[[], bool] = lambda: False) -> int:
-        """Process a frame iterator until it ends or `stop()`; returns how many violations were found."""
+    def run(self, frames, on_found: Callable[[Found], None], stop: Callable[[], bool] = lambda: False,
+            on_frame: Callable[[float, np.ndarray, list[Detection]], None] | None = None) -> int:
+        """Process a frame iterator until it ends or `stop()`; returns how many violations were found.
+
+        `on_frame(ts, frame, detections)` sees every frame with what is in it now (the camera checks' looks).
+        """
         n = 0
         for ts, frame in frames:
             if stop():
@@ -101,11 +105,14 @@ class Pipeline:
             for f in self.process(ts, frame):
                 on_found(f)
                 n += 1
+            if on_frame is not None:
+                on_frame(ts, frame, self.last)
         return n
 
 
 def run_batched(cameras: list[tuple[object, Pipeline, object]], detector: Detector,
-                on_found: Callable[[object, Found], None], stop: Callable[[], bool] = lambda: False) -> int:
+                on_found: Callable[[object, Found], None], stop: Callable[[], bool] = lambda: False,
+                on_frame: Callable[[object, float, np.ndarray, list[Detection]], None] | None = None) -> int:
     """Several cameras in one loop: one frame from each, the changed ones inferred in one batch.
 
     `cameras` holds (key, pipeline, frame iterator); cameras whose stream ends drop out. Each pipeline
@@ -129,4 +136,6 @@ def run_batched(cameras: list[tuple[object, Pipeline, object]], detector: Detect
             for f in pipe.feed(ts, frame, next(results) if want else None):
                 on_found(key, f)
                 n += 1
+            if on_frame is not None:
+                on_frame(key, ts, frame, pipe.last)
     return n

@@ -14,18 +14,13 @@ from pathlib import Path
 
 from flask import current_app
 
+from app.camera_runtime.checks import CameraChecks
 from app.camera_runtime.config import build_detector, load_rules
+from app.camera_runtime.demo import demo_video
 from app.camera_runtime.health import write_health, write_snapshot
 
 log = logging.getLogger(__name__)
 HEALTH_EVERY_S = 5
-
-
-def demo_video(url: str, root: Path) -> str:
-    """demo://camera/N → the generated looping video of demo camera N (see `flask vision demo-setup`)."""
-    if url.startswith("demo://camera/"):
-        return str(root / f"camera{url.rsplit('/', 1)[1]}.avi")
-    return url
 
 
 def camera_process(camera_ids: list[int], weights: str | None, classmap: str | None, stop,
@@ -68,6 +63,7 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
         }
         log.info("camera %s: running on %s at %s fps", setup["code"], url, setup["fps"])
     db.session.remove()  # no connection held between findings
+    checks = CameraChecks(list(cams))  # AI 核查 of the cases these cameras found, once resolved
     last_write = 0.0
 
     def on_found(cid, f):
@@ -94,6 +90,7 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
         if time.monotonic() - last_write > HEALTH_EVERY_S:
             last_write = time.monotonic()
             report()
+            checks.refresh()
         return stop.is_set()
 
     def watched(c: dict, frames):
@@ -102,6 +99,5 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
             yield ts, frame
 
     run_batched([(cid, c["pipe"], watched(c, c["source"].frames(stop=stopping))) for cid, c in cams.items()],
-                detector,
-                on_found, stop=stopping)
+                detector, on_found, stop=stopping, on_frame=checks.on_frame)
     report(stopped=True)

@@ -555,7 +555,9 @@ def assign_checker(case_id: int, actor: User, *, checker_id: int, at=None) -> Ca
     at = at or utcnow()
     case = _begin(case_id, actor, A.ASSIGN_CHECK)
     checker = db.session.get(User, checker_id)
-    if checker is None or checker.role is not Role.WORKER or not checker.active:
+    # An inspector; or a system account taking the check itself (a camera that checks by looking: AI 核查).
+    itself = actor.role is Role.SYSTEM and checker is actor
+    if checker is None or not (checker.role is Role.WORKER or itself) or not checker.active:
         raise ValidationError(_l("Checks are given to active inspectors."))
     if checker.id == case.handler_id:
         raise ValidationError(_l("A case must be checked by someone other than its handler."))

@@ -9,6 +9,7 @@ person's. Like every service, nothing here commits; the job does.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -318,8 +319,11 @@ def assign_checks(now: datetime | None = None) -> dict:
         .with_for_update(of=Case, skip_locked=True)
     ))
     actor = system_user()
-    given = 0
+    given = by_camera = 0
     for case in cases:
+        if camera_will_check(case, now):
+            by_camera += 1
+            continue
         checker = db.session.execute(text(
             """
             SELECT u.id FROM users u
@@ -336,7 +340,32 @@ def assign_checks(now: datetime | None = None) -> dict:
         svc.assign_checker(case.id, actor, checker_id=checker, at=now)
         notify(checker, case, NotificationKind.CHECK)
         given += 1
-    return {"checks": given, "waiting": len(cases) - given}
+    return {"checks": given, "camera": by_camera, "waiting": len(cases) - given - by_camera}
+
+
+def camera_will_check(case: Case, now: datetime) -> bool:
+    """Is the camera that found this resolved case going to check it (AI 核查), so no inspector is sent yet?
+
+    Yes while its camera is running, the category may be checked by camera and it is less than twice
+    CAMERA_CHECK_MINUTES since the fix: after that, or with the camera down, an inspector goes.
+    """
+    from app.camera_runtime.health import read_health
+    from app.models import Camera
+    from app.services.vision import camera_check_categories
+
+    cfg = current_app.config
+    if not cfg["CAMERA_CHECK"] or case.camera_id is None or case.resolved_at is None:
+        return False
+    if now - case.resolved_at > timedelta(minutes=2 * cfg["CAMERA_CHECK_MINUTES"]):
+        return False
+    allowed = camera_check_categories()
+    if allowed is not None and case.category_code not in allowed:
+        return False
+    if not ((case.extra or {}).get("detector") or {}).get("anchor_px"):
+        return False
+    code = db.session.get(Camera, case.camera_id).code
+    health = read_health([code])[code]
+    return bool(health and not health.get("stopped") and time.time() - health.get("at", 0) < 60)
 
 
 # --- learning -------------------------------------------------------------------------------

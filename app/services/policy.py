@@ -28,8 +28,8 @@ ROLE_RULES: dict[Action, set[Role]] = {
     A.RETURN: {R.WORKER, R.HANDLER, *_STAFF},
     A.APPROVE_DELAY: _STAFF,
     A.REJECT_DELAY: _STAFF,
-    A.CHECK_PASS: {R.WORKER, *_STAFF},
-    A.CHECK_FAIL: {R.WORKER, *_STAFF},
+    A.CHECK_PASS: {R.WORKER, R.SYSTEM, *_STAFF},  # SYSTEM: a camera checking by looking again (AI 核查)
+    A.CHECK_FAIL: {R.WORKER, R.SYSTEM, *_STAFF},
     # Only the reporter rates (their rating feeds KPIs and routing); staff never rate for them.
     A.EVALUATE: {R.CITIZEN},
     A.REOPEN: {R.CITIZEN},
@@ -92,7 +92,7 @@ def check_relation(actor: User, action: Action, case: Case) -> None:
     if action in (A.CHECK_PASS, A.CHECK_FAIL):
         if case.handler_id == actor.id:
             raise Forbidden(_l("A case must be checked by someone other than its handler."))
-        if actor.role is R.WORKER and case.checker_id != actor.id:
+        if actor.role in (R.WORKER, R.SYSTEM) and case.checker_id != actor.id:
             raise Forbidden(_l("Only the inspector assigned to check this case may do this."))
     if action is A.FIX_ON_SITE and case.reporter_id != actor.id:
         raise Forbidden(_l("Only the inspector who reported it may close it as fixed on the spot."))

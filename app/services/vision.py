@@ -187,6 +187,46 @@ def record_violation(camera_id: int, found: Found, model_version: str, *, at: da
             "lon": round(found.lon, 7), "lat": round(found.lat, 7)}
 
 
+# --- AI 核查: checks by the camera that found the problem ----------------------------------------------------
+
+
+def camera_check_categories() -> set[str] | None:
+    """The categories cameras may check (None: every one), from CAMERA_CHECK_CATEGORIES."""
+    raw = current_app.config["CAMERA_CHECK_CATEGORIES"]
+    return {c.strip() for c in raw.split(",") if c.strip()} or None
+
+
+def pending_camera_checks(camera_ids: list[int]) -> list[dict]:
+    """Resolved cases these cameras found and may check: case id, camera, category and the spot in the image."""
+    if not current_app.config["CAMERA_CHECK"] or not camera_ids:
+        return []
+    actor = camera_actor()
+    q = select(Case.id, Case.camera_id, Case.category_code, Case.extra).where(
+        Case.status == CaseStatus.RESOLVED, Case.camera_id.in_(camera_ids),
+        (Case.checker_id.is_(None)) | (Case.checker_id == actor.id))
+    allowed = camera_check_categories()
+    out = []
+    for cid, camera_id, category, extra in db.session.execute(q):
+        anchor = ((extra or {}).get("detector") or {}).get("anchor_px")
+        if anchor and (allowed is None or category in allowed):
+            out.append({"case_id": cid, "camera_id": camera_id, "category": category, "anchor_px": tuple(anchor)})
+    return out
+
+
+def record_camera_check(case_id: int, passed: bool, frame_jpeg: bytes, *, looks: int, minutes: float,
+                        at: datetime | None = None) -> Case | None:
+    """The camera's verdict as a 核查 by the camera account, with the frame as evidence; None if already checked."""
+    actor = camera_actor()
+    case = db.session.get(Case, case_id)
+    if case is None or case.status is not CaseStatus.RESOLVED or case.checker_id not in (None, actor.id):
+        return None  # an inspector got there first, or the case moved on
+    if case.checker_id is None:
+        svc.assign_checker(case.id, actor, checker_id=actor.id, at=at)
+    note = (f"AI 核查：{looks} 次画面（{minutes:g} 分钟内）均未见问题，核查通过" if passed else
+            f"AI 核查：{looks} 次画面（{minutes:g} 分钟内）问题仍在，返工")
+    return svc.check_case(case.id, actor, passed=passed, note=note, photos=[frame_jpeg], at=at)
+
+
 def export_negatives(out: Path) -> int:
     """Write the camera findings people marked invalid (核实无效) as YOLO background images for retraining.
 

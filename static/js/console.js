@@ -174,7 +174,8 @@
         `<li>${esc(when(e.at))} — ${esc(e.action_label)} (${esc(e.actor ? e.actor.name : e.actor_role)}) ${esc(e.note)}</li>`).join("")}</ol>`;
     if (staff) CaseActions.render(box.querySelector(".case-acts"), c, t, () => { showCase(c.id, { pan: false }); refresh(); });
     if (!pan) return;
-    box.parentNode.scrollTop = 0;  // the panel, not the page
+    const panel = box.parentNode;  // scroll the panel (not the page) so the case's top shows
+    panel.scrollTop += box.getBoundingClientRect().top - panel.getBoundingClientRect().top - 8;
     map.panTo(where);
   }
 

@@ -86,7 +86,7 @@ ACCESS = {
 # checked after, and answered differently: not this table's business).
 VERB_ACCESS = {
     "verify": {WRK, SYS} | STAFF, "file": STAFF | {SYS}, "dispatch": STAFF | {SYS}, "accept": FIELD,
-    "handle": FIELD, "feedback": FIELD, "check": {WRK} | STAFF, "evaluate": {CIT},
+    "handle": FIELD, "feedback": FIELD, "check": {WRK, SYS} | STAFF, "evaluate": {CIT},  # SYS: AI 核查
     "return": FIELD | STAFF, "request-delay": FIELD, "approve-delay": STAFF, "reject-delay": STAFF,
     "suspend": STAFF, "resume": STAFF, "void": STAFF, "merge": STAFF,
     "evidence": {CIT, WRK, HND, SYS} | STAFF,

@@ -161,12 +161,12 @@ def test_check_task_goes_to_someone_other_than_the_handler(town):
     dsp.auto_dispatch()
     svc.accept_case(case.id, west)
     svc.feedback_case(case.id, west, photos=[jpeg()])
-    assert dsp.assign_checks() == {"checks": 1, "waiting": 0}
+    assert dsp.assign_checks() == {"checks": 1, "camera": 0, "waiting": 0}
     assert case.checker_id == east.id  # west handled it, so the nearest other inspector checks
     given = svc.timeline(case)[-1]  # a verb with its own audited event, not a silent column update
     assert given.action is Action.ASSIGN_CHECK and given.data == {"checker_id": east.id}
     assert given.actor.role is Role.SYSTEM and case.status is CaseStatus.RESOLVED
-    assert dsp.assign_checks() == {"checks": 0, "waiting": 0}
+    assert dsp.assign_checks() == {"checks": 0, "camera": 0, "waiting": 0}
     with pytest.raises(ValidationError):  # never the handler
         svc.assign_checker(case.id, cast.dispatcher, checker_id=west.id)
 

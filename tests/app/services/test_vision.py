@@ -118,8 +118,10 @@ def test_supervisor_runs_camera_processes_and_stops_them(app, camera, tmp_path):
     from app.camera_runtime.health import read_health
     from app.camera_runtime.supervisor import supervise
 
-    make_video(tmp_path / "camera7.avi", [Actor("banner", 300, 200)], seconds=4, fps=5)
+    from app.camera_runtime.demo import demo_video
+
     camera.stream_url = "demo://camera/7"  # a demo camera: its video loops like a live stream
+    make_video(demo_video(camera.stream_url, tmp_path), [Actor("banner", 300, 200)], seconds=4, fps=5)
     db.session.commit()
     config = {k: v for k, v in app.config.items() if k.isupper()} | {"DEMO_VIDEO_DIR": str(tmp_path)}
     stop = mp.get_context("spawn").Event()
@@ -236,3 +238,75 @@ def test_odd_camera_codes_are_not_found_rather_than_a_server_error(client, code)
     r = client.post(f"/api/v1/cameras/{code}/calibration", json={"points": CONTROL},
                     headers=token_for(make_user(Role.ADMIN)))
     assert r.status_code == 404
+
+
+# --- AI 核查: the camera that found a problem checks its fix ---------------------------------------------------
+
+
+def found_and_fixed(app, tmp_path):
+    """A case the camera found, handled by a worker and now waiting for its check (核查)."""
+    from app.services import cases as svc
+    from tests.factories import Cast, jpeg
+
+    replay(app, make_video(tmp_path / "found.avi", [Actor("exposed_garbage", 200, 250, start=3)], seconds=30, fps=5))
+    case = db.session.scalars(db.select(Case)).one()
+    cast = Cast()
+    db.session.commit()
+    svc.dispatch_case(case.id, cast.dispatcher, assignee_id=cast.worker.id)
+    svc.accept_case(case.id, cast.worker)
+    svc.feedback_case(case.id, cast.worker, photos=[jpeg()])
+    db.session.commit()
+    return case, cast
+
+
+@pytest.fixture
+def quick_checks(app, monkeypatch):
+    monkeypatch.setitem(app.config, "CAMERA_CHECK_MINUTES", 0.1)  # three looks over 6 s of video
+
+
+def check_events(case):
+    db.session.expire_all()
+    return [(e.action, e.actor.username if e.actor else None) for e in db.session.get(Case, case.id).events[-2:]]
+
+
+def test_the_camera_passes_a_fix_it_no_longer_sees(app, camera, tmp_path, quick_checks):
+    case, _ = found_and_fixed(app, tmp_path)
+    out = replay(app, make_video(tmp_path / "clean.avi", [], seconds=20, fps=5))
+    assert out["checks_decided"] == 1 and out["results"] == []
+    assert check_events(case) == [(Action.ASSIGN_CHECK, "camera-bot"), (Action.CHECK_PASS, "camera-bot")]
+    case = db.session.get(Case, case.id)
+    last = case.events[-1]
+    assert case.status.value == "closed" and "AI 核查" in last.note
+    assert [m.kind.value for m in last.media] == ["check"]  # the frame it decided on, as evidence
+
+
+def test_the_camera_sends_back_a_fix_that_did_not_hold(app, camera, tmp_path, quick_checks):
+    case, _ = found_and_fixed(app, tmp_path)
+    out = replay(app, make_video(tmp_path / "still.avi", [Actor("exposed_garbage", 200, 250, start=0)],
+                                 seconds=20, fps=5))
+    assert out["checks_decided"] == 1
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    failed = next(e for e in case.events if e.action is Action.CHECK_FAIL)
+    assert failed.actor.username == "camera-bot" and "问题仍在" in failed.note and failed.media
+    assert case.status.value == "filed" and case.rework_count == 1  # 返工: back to dispatch
+    # Still there afterwards: the camera's finding is added to the same case, not a new one.
+    assert case.events[-1].action is Action.ADD_EVIDENCE
+    assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
+
+
+def test_inspectors_are_sent_only_when_the_camera_cannot_check(app, camera, tmp_path):
+    import time
+
+    from app.camera_runtime.health import write_health
+    from app.services.dispatching import assign_checks
+
+    case, cast = found_and_fixed(app, tmp_path)
+    cast.checker.on_duty, cast.checker.last_position = True, cast.worker.last_position or camera.position
+    db.session.commit()
+    write_health("CAMT", {"fps": 2, "at": time.time()})  # the camera runs: it will look
+    assert assign_checks() == {"checks": 0, "camera": 1, "waiting": 0}
+    write_health("CAMT", {"fps": 2, "at": time.time(), "stopped": True})  # it stopped: an inspector goes
+    assert assign_checks()["checks"] == 1
+    db.session.commit()
+    assert db.session.get(Case, case.id).checker_id == cast.checker.id
