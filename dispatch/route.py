@@ -5,16 +5,20 @@ routing solver (not a hand-written heuristic): travel times from great-circle di
 speed plus time on site at each stop, each stop due by its deadline. Deadlines are soft — a late stop costs a
 heavy penalty per minute rather than making the plan infeasible, since an overdue task still has to be done —
 and the route is open (it ends at its last stop). Small inputs only (a worker's day: tens of stops), solved in
-well under a second.
+well under a second. Up to EXACT_MAX stops every order is tried instead (at most 720): the exact optimum of the
+same objective in well under a millisecond, where the solver's set-up alone costs more — the dispatcher orders
+each worker's short queue this way after every task.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from dispatch.routing import distance_km
 
 LATE_PENALTY_PER_S = 100  # a second late weighs as much as 100 s of extra walking
+EXACT_MAX = 6
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ def plan(start: tuple[float, float], stops: list[Stop], *, speed_mps: float = 1.
     """The order to visit `stops` from `start` (lon, lat), with arrival times; empty for no stops."""
     if not stops:
         return []
+    if len(stops) <= EXACT_MAX:
+        return _exact(start, stops, speed_mps)
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     points = [start] + [(s.lon, s.lat) for s in stops]
@@ -86,3 +92,24 @@ def plan(start: tuple[float, float], stops: list[Stop], *, speed_mps: float = 1.
         legs.append(Leg(stops[node - 1].id, arrive, max(0, arrive - round(due)) if due is not None else 0))
         index = solution.Value(routing.NextVar(index))
     return legs
+
+
+def _exact(start: tuple[float, float], stops: list[Stop], speed_mps: float) -> list[Leg]:
+    """Every order of a few stops, costed as the solver costs them (travel plus weighted lateness)."""
+    points = [start] + [(s.lon, s.lat) for s in stops]
+    travel = [[round(metres(a, b) / speed_mps) for b in points] for a in points]
+    best, best_cost = None, None
+    for order in itertools.permutations(range(1, len(points))):
+        t, cost, here, legs = 0, 0, 0, []
+        for node in order:
+            t += travel[here][node]
+            cost += travel[here][node]
+            due = stops[node - 1].due_s
+            late = max(0, t - round(due)) if due is not None else 0
+            cost += LATE_PENALTY_PER_S * late
+            legs.append(Leg(stops[node - 1].id, t, late))
+            t += round(stops[node - 1].service_s)
+            here = node
+        if best_cost is None or cost < best_cost:
+            best, best_cost = legs, cost
+    return best

@@ -4,7 +4,8 @@ Pure decision code shared by production (the auto-dispatch job) and the simulato
 pending cases and the workers' current state and returns assignments plus the cases that must wait,
 each with its reason. Cost is in minutes (lower is better):
 
-    travel        straight-line distance × detour ÷ street speed
+    travel        what the case adds to the worker's route (cheapest insertion among the queued stops;
+                  from where the worker stands when nothing is queued) × detour ÷ street speed
   + handle        learned expected handling time of this worker for this category
   + workload      minutes of work already queued ahead of this case (and earlier picks in this round)
   + lateness      minutes the expected completion passes the handling deadline (weighted heavily)
@@ -27,6 +28,7 @@ nobody can take now is returned with the reason.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -95,6 +97,9 @@ class WorkerState:
     queued_min: float = 0.0
     on_duty: bool = True
     position_age_min: float = 0.0
+    # Where the worker's queued tasks are, in the order they will be done: a new task's travel is what
+    # inserting it into that route adds, not its distance from where the worker stands.
+    stops: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,19 @@ def travel_min(km: float, w: Weights) -> float:
     return km * w.detour / w.speed_kmh * 60.0
 
 
+def insertion_km(worker: WorkerState, lon: float, lat: float) -> float:
+    """Ground distance that visiting (lon, lat) adds to the worker's route at its cheapest place (cheapest
+    insertion); with nothing queued, the distance from the worker."""
+    here = (worker.lon, worker.lat)
+    if not worker.stops:
+        return distance_km(*here, lon, lat)
+    route = [here, *worker.stops]
+    best = distance_km(*route[-1], lon, lat)  # after the last stop
+    for a, b in itertools.pairwise(route):
+        best = min(best, distance_km(*a, lon, lat) + distance_km(lon, lat, *b) - distance_km(*a, *b))
+    return max(0.0, best)
+
+
 def can_take(case: CaseRequest, worker: WorkerState, w: Weights) -> bool:
     """Hard rules: on duty, fresh position, free capacity, the skill (or the department), not excluded."""
     return (
@@ -160,7 +178,7 @@ def can_take(case: CaseRequest, worker: WorkerState, w: Weights) -> bool:
 
 def terms(case: CaseRequest, worker: WorkerState, st: Stats, w: Weights, *, tier: int = 0, extra_queue: float = 0.0):
     """The cost terms (minutes) of giving `case` to `worker` after `extra_queue` more minutes of work."""
-    km = distance_km(worker.lon, worker.lat, case.lon, case.lat)
+    km = insertion_km(worker, case.lon, case.lat)
     t = {
         "travel": travel_min(km, w),
         "handle": st.handle_min,
@@ -379,7 +397,7 @@ def _solve(case_ids, worker_ids, batch, pairs, by_id, stats, w, out) -> None:
         case = batch[cid]
         for wk, tier in pairs[cid]:
             st = stats(wk.id, case.category)
-            travel = travel_min(distance_km(wk.lon, wk.lat, case.lon, case.lat), w)
+            travel = travel_min(insertion_km(wk, case.lon, case.lat), w)
             fixed = (w.travel * travel + w.handle * st.handle_min + w.rework * st.rework_rate
                      + w.satisfaction * max(0.0, 5.0 - st.satisfaction)
                      + (w.neighbour if tier == NEIGHBOUR else 0.0) + (w.wide if tier == WIDE else 0.0)

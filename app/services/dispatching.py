@@ -116,14 +116,17 @@ def worker_states(now: datetime, *, lock: bool = True) -> tuple[list[WorkerState
     table = _stats_table(ids)
     stats = _lookup(table)
     open_rows = db.session.execute(
-        select(Case.assignee_id, Case.category_code, Case.status)
+        select(Case.assignee_id, Case.category_code, Case.status, Case.lon, Case.lat)
         .where(Case.assignee_id.in_(ids), Case.status.in_(HANDLING))
+        .order_by(Case.handle_due_at.nulls_last(), Case.id)  # the order the worker's day plan mostly takes
     ).all() if ids else []
-    open_count, queued = defaultdict(int), defaultdict(float)
-    for wid, cat, status in open_rows:
+    open_count, queued, stops = defaultdict(int), defaultdict(float), defaultdict(list)
+    for wid, cat, status, lon, lat in open_rows:
         open_count[wid] += 1
         share = 0.5 if status is S.HANDLING else 1.0  # on site: about half of the work is left
         queued[wid] += share * stats(wid, cat).handle_min
+        if status is not S.HANDLING:  # still to visit: a new case's travel is what it adds to this route
+            stops[wid].append((lon, lat))
     positions = {uid: (x, y) for uid, x, y in db.session.execute(
         select(User.id, func.ST_X(User.last_position), func.ST_Y(User.last_position))
         .where(User.id.in_(ids), User.last_position.is_not(None))
@@ -139,6 +142,7 @@ def worker_states(now: datetime, *, lock: bool = True) -> tuple[list[WorkerState
             grids=frozenset(g.id for g in u.grids), capacity=u.capacity,
             department_type=u.department.type if u.department else None,
             open_tasks=open_count[u.id], queued_min=queued[u.id], on_duty=u.on_duty, position_age_min=age,
+            stops=tuple(stops[u.id]),
         ))
     return states, table
 

@@ -1,9 +1,11 @@
 """Routing decisions: hard rules, 属地 tiers, late binding, batch optimality, capacity, priorities."""
 
+import math
+
 import pytest
 
 from dispatch.learning import Stats, prior
-from dispatch.routing import CaseRequest, Weights, WorkerState, can_take, distance_km, plan
+from dispatch.routing import CaseRequest, Weights, WorkerState, can_take, distance_km, plan, terms
 
 W = Weights()
 # Grids 1 | 2 | 3 in a row, ~1 km apart; 1–2 and 2–3 are neighbours, 1–3 are not.
@@ -166,3 +168,24 @@ def test_cost_equals_the_explained_terms():
     assert p.assignments
     for a in p.assignments:
         assert a.cost == pytest.approx(weigh(a.terms, W), abs=0.05)
+
+
+def test_travel_is_what_the_case_adds_to_the_route_not_the_distance_from_here():
+    from dispatch.routing import insertion_km
+
+    here = WorkerState(id=1, lon=120.0, lat=30.0, skills=frozenset({"x"}), grids=frozenset(), capacity=5)
+    east = 120.0 + 1 / (111.32 * math.cos(math.radians(30)))  # 1 km east
+    assert insertion_km(here, east, 30.0) == pytest.approx(1.0, abs=0.01)  # nothing queued: from here
+    queued = WorkerState(id=2, lon=120.0, lat=30.0, skills=frozenset({"x"}), grids=frozenset(), capacity=5,
+                         stops=((120.0 + 2 * (east - 120.0), 30.0),))  # on the way to a stop 2 km east
+    assert insertion_km(queued, east, 30.0) == pytest.approx(0.0, abs=0.01)  # on the way: adds nothing
+    beyond = insertion_km(queued, 120.0 + 3 * (east - 120.0), 30.0)
+    assert beyond == pytest.approx(1.0, abs=0.01)  # after the last stop: 1 km further
+
+
+def test_a_worker_passing_by_is_cheaper_than_the_distance_says():
+    case = CaseRequest(id=1, category="x", lon=120.02, lat=30.0, grid_id=None, due_in_min=600)
+    far_but_going = WorkerState(id=1, lon=120.0, lat=30.0, skills=frozenset({"x"}), grids=frozenset(), capacity=5,
+                                stops=((120.03, 30.0),), open_tasks=1, queued_min=5)
+    t = terms(case, far_but_going, prior(10), Weights())
+    assert t["travel"] < 1 and t["km"] < 0.05

@@ -106,3 +106,22 @@ def test_learning_can_be_switched_off_for_the_ablation(world):
     cfg = {"workers": 20, "hours": 4, "warmup_hours": 24, "seed": 3}
     on, off = (simulate(city, profiles, SimConfig(learning=flag, **cfg)) for flag in (True, False))
     assert on["learning"] and not off["learning"] and on != off
+
+
+def test_ours_works_its_queue_in_route_order_the_baselines_first_come(world):
+    from dispatch.simulator import SimCase, Simulation, Task
+
+    city, profiles = world
+    prof = profiles[0]
+
+    def queue_after_sequencing(policy):
+        sim = Simulation(city, profiles, SimConfig(policy=policy, workers=2, hours=1, warmup_hours=24, seed=1))
+        sw = sim.workers[0]
+        sw.state.lon, sw.state.lat = 120.0, 30.0
+        far, near = (SimCase(i, prof, 0, lon, 30.0, 0.0, 10_000.0, 3) for i, lon in ((1, 120.05), (2, 120.001)))
+        sw.queue.extend([Task(1, "handle", far, 0.0, 10_000.0), Task(2, "handle", near, 0.0, 10_000.0)])
+        sim._sequence(0.0, sw)
+        return [t.case.id for t in sw.queue]
+
+    assert queue_after_sequencing("ours") == [2, 1]  # the near one on the way first
+    assert queue_after_sequencing("nearest") == [1, 2]

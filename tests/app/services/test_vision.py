@@ -115,10 +115,9 @@ def test_supervisor_runs_camera_processes_and_stops_them(app, camera, tmp_path):
     import threading
     import time
 
+    from app.camera_runtime.demo import demo_video
     from app.camera_runtime.health import read_health
     from app.camera_runtime.supervisor import supervise
-
-    from app.camera_runtime.demo import demo_video
 
     camera.stream_url = "demo://camera/7"  # a demo camera: its video loops like a live stream
     make_video(demo_video(camera.stream_url, tmp_path), [Actor("banner", 300, 200)], seconds=4, fps=5)
