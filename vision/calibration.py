@@ -70,6 +70,14 @@ class GroundCalibration:
         lon, lat = self._inverse.transform(gx, gy)
         return float(lon), float(lat)
 
+    def lonlat_to_pixel(self, lon: float, lat: float) -> tuple[float, float] | None:
+        """Where a ground position appears in the image; None when it lies behind the camera (the horizon)."""
+        gx, gy = Transformer.from_crs("EPSG:4326", _aeqd(self.lon0, self.lat0), always_xy=True).transform(lon, lat)
+        x, y, w = np.linalg.solve(self.h, [gx, gy, 1.0])
+        if w <= 0:
+            return None
+        return float(x / w), float(y / w)
+
 
 def _aeqd(lon0: float, lat0: float) -> str:
     return f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m +no_defs"

@@ -348,28 +348,23 @@ def assign_checks(now: datetime | None = None) -> dict:
 
 
 def camera_will_check(case: Case, now: datetime) -> bool:
-    """Is the camera that found this resolved case going to check it (AI 核查), so no inspector is sent yet?
+    """Is a camera going to check this resolved case (AI 核查), so no inspector is sent yet?
 
-    Yes while its camera is running, the category may be checked by camera and it is less than twice
-    CAMERA_CHECK_MINUTES since the fix: after that, or with the camera down, an inspector goes.
+    Yes while the camera that found it — or a calibrated one whose frame shows the spot — is running, the
+    category may be checked by camera and it is less than twice CAMERA_CHECK_MINUTES since the fix: after
+    that, or with the cameras down, an inspector goes.
     """
     from app.camera_runtime.health import read_health
-    from app.models import Camera
-    from app.services.vision import camera_check_categories
+    from app.services.vision import cameras_for_check
 
     cfg = current_app.config
-    if not cfg["CAMERA_CHECK"] or case.camera_id is None or case.resolved_at is None:
+    if not cfg["CAMERA_CHECK"] or case.resolved_at is None:
         return False
     if now - case.resolved_at > timedelta(minutes=2 * cfg["CAMERA_CHECK_MINUTES"]):
         return False
-    allowed = camera_check_categories()
-    if allowed is not None and case.category_code not in allowed:
-        return False
-    if not ((case.extra or {}).get("detector") or {}).get("anchor_px"):
-        return False
-    code = db.session.get(Camera, case.camera_id).code
-    health = read_health([code])[code]
-    return bool(health and not health.get("stopped") and time.time() - health.get("at", 0) < 60)
+    codes = [cam.code for cam in cameras_for_check(case)]
+    health = read_health(codes)
+    return any(h and not h.get("stopped") and time.time() - h.get("at", 0) < 60 for h in health.values())
 
 
 # --- learning -------------------------------------------------------------------------------

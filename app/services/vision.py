@@ -197,19 +197,64 @@ def camera_check_categories() -> set[str] | None:
 
 
 def pending_camera_checks(camera_ids: list[int]) -> list[dict]:
-    """Resolved cases these cameras found and may check: case id, camera, category and the spot in the image."""
+    """Resolved cases these cameras may check: the ones they found (at the spot in the image where they found
+    them), and any other resolved case that a calibrated camera's frame shows (projected into the image)."""
     if not current_app.config["CAMERA_CHECK"] or not camera_ids:
         return []
     actor = camera_actor()
-    q = select(Case.id, Case.camera_id, Case.category_code, Case.extra).where(
-        Case.status == CaseStatus.RESOLVED, Case.camera_id.in_(camera_ids),
-        (Case.checker_id.is_(None)) | (Case.checker_id == actor.id))
     allowed = camera_check_categories()
+    waiting = (Case.status == CaseStatus.RESOLVED) & ((Case.checker_id.is_(None)) | (Case.checker_id == actor.id))
     out = []
-    for cid, camera_id, category, extra in db.session.execute(q):
+    for cid, camera_id, category, extra in db.session.execute(
+            select(Case.id, Case.camera_id, Case.category_code, Case.extra)
+            .where(waiting, Case.camera_id.in_(camera_ids))):
         anchor = ((extra or {}).get("detector") or {}).get("anchor_px")
         if anchor and (allowed is None or category in allowed):
             out.append({"case_id": cid, "camera_id": camera_id, "category": category, "anchor_px": tuple(anchor)})
+    taken = {p["case_id"] for p in out}
+    for cam in db.session.scalars(select(Camera).where(Camera.id.in_(camera_ids), Camera.calibration.is_not(None),
+                                                       Camera.frame_width.is_not(None))):
+        for p in cases_in_view(cam, waiting):
+            if p["case_id"] not in taken and (allowed is None or p["category"] in allowed):
+                taken.add(p["case_id"])
+                out.append(p)
+    return out
+
+
+VIEW_RADIUS_M = 300  # how far a street camera can tell a problem apart; beyond, an inspector checks
+
+
+def cameras_for_check(case: Case) -> list[Camera]:
+    """The cameras that could check this case: the one that found it, else calibrated ones that show its spot."""
+    allowed = camera_check_categories()
+    if allowed is not None and case.category_code not in allowed:
+        return []
+    if case.camera_id is not None:
+        found = ((case.extra or {}).get("detector") or {}).get("anchor_px")
+        return [db.session.get(Camera, case.camera_id)] if found else []
+    near = db.session.scalars(select(Camera).where(
+        Camera.calibration.is_not(None), Camera.frame_width.is_not(None), func.ST_DWithin(
+            func.geography(Camera.position),
+            select(func.geography(Case.location)).where(Case.id == case.id).scalar_subquery(), VIEW_RADIUS_M)))
+    return [cam for cam in near if cases_in_view(cam, Case.id == case.id)]
+
+
+def cases_in_view(cam: Camera, where) -> list[dict]:
+    """Cases matching `where` near the camera whose position its calibration puts inside the frame."""
+    try:
+        cal = calibrate(cam.calibration)
+    except CalibrationError:
+        return []
+    rows = db.session.execute(
+        select(Case.id, Case.category_code, func.ST_X(Case.location), func.ST_Y(Case.location))
+        .where(where, Case.camera_id.is_(None), func.ST_DWithin(
+            func.geography(Case.location),
+            select(func.geography(Camera.position)).where(Camera.id == cam.id).scalar_subquery(), VIEW_RADIUS_M)))
+    out = []
+    for cid, category, lon, lat in rows:
+        px = cal.lonlat_to_pixel(lon, lat)
+        if px is not None and 0 <= px[0] < cam.frame_width and 0 <= px[1] < cam.frame_height:
+            out.append({"case_id": cid, "camera_id": cam.id, "category": category, "anchor_px": px})
     return out
 
 

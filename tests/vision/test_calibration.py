@@ -36,6 +36,13 @@ def test_exact_points_have_zero_error_and_map_new_pixels():
     assert lon == pytest.approx(expected[0], abs=1e-7) and lat == pytest.approx(expected[1], abs=1e-7)
 
 
+def test_a_ground_position_goes_back_to_its_pixel():
+    cal = calibrate(_points(PIXELS))
+    for x, y in ((700.0, 650.0), (150.0, 880.0), (1750.0, 430.0)):
+        px = cal.lonlat_to_pixel(*cal.pixel_to_lonlat(x, y))
+        assert px == pytest.approx((x, y), abs=1e-4)
+
+
 def test_noisy_survey_reports_metres():
     cal = calibrate(_points(PIXELS, noise_m=0.5, seed=3))
     assert 0.05 < cal.rms_m < 1.0

@@ -309,3 +309,32 @@ def test_inspectors_are_sent_only_when_the_camera_cannot_check(app, camera, tmp_
     assert assign_checks()["checks"] == 1
     db.session.commit()
     assert db.session.get(Case, case.id).checker_id == cast.checker.id
+
+
+def test_a_citizen_case_in_a_cameras_view_is_checked_by_that_camera(app, camera, tmp_path, quick_checks):
+    from app.services.vision import pending_camera_checks
+    from tests.factories import Cast, advance, reported
+
+    cast = Cast()
+    from app.services import citizen
+    from tests.factories import jpeg
+
+    # Pixel (330, 220) of CAMT's view is (120.0099, 30.0035) on the ground (see CONTROL), 90 m from the camera:
+    # reported on the public form (a private tracking link), then handled.
+    seen, _ = citizen.submit({"category": "exposed_garbage", "lon": "120.0099", "lat": "30.0035",
+                              "description": "路口垃圾"}, [jpeg()])
+    seen = advance(cast, seen, "resolved")
+    far = advance(cast, reported(cast, where=(120.019, 30.009)), "resolved")  # outside the frame
+    db.session.commit()
+    pending = {p["case_id"]: p for p in pending_camera_checks([camera.id])}
+    assert set(pending) == {seen.id}
+    assert pending[seen.id]["anchor_px"] == pytest.approx((330, 220), abs=0.5)
+    out = replay(app, make_video(tmp_path / "clean.avi", [], seconds=20, fps=5))
+    assert out["checks_decided"] == 1
+    db.session.expire_all()
+    assert db.session.get(Case, seen.id).status.value == "closed"
+    assert db.session.get(Case, far.id).status.value == "resolved"  # an inspector's, as before
+    # The reporter's tracking page says who checked it.
+    token = db.session.get(Case, seen.id).tracking_token
+    page = app.test_client().get(f"/track/{token}").get_data(as_text=True)
+    assert "由现场摄像头核查" in page
