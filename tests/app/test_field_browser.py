@@ -81,6 +81,10 @@ def test_a_worker_lands_on_the_app_and_handles_a_task(phone, town):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert "处置" in page.inner_text(f"li.task[data-id='{case.id}']")
     page.screenshot(path=str(SHOTS / "field-tasks.png"))
+    page.click("button[data-tab=map]")  # the map tab draws the task where it is (the shared base map)
+    page.wait_for_selector("#fmap .pin")
+    page.screenshot(path=str(SHOTS / "field-map.png"))
+    page.click("button[data-tab=tasks]")
 
     act(page, case.id, "接单")  # one tap
     eventually(page, lambda: status(case.id) == "accepted")
