@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import statistics
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -37,6 +38,10 @@ SOURCES = (("camera", 0.35), ("citizen", 0.35), ("inspector", 0.30))
 PHASES = ("wait_verify", "verify_travel", "verify_work", "wait_dispatch", "handle_travel", "handle_work",
           "wait_check", "check_travel", "check_work", "camera_check")
 FLOOR_PHASES = ("verify_work", "handle_work", "check_work", "camera_check")  # what no routing can shorten
+# Two overlapping shifts (local hours: start, end, start of a 30-minute break); nobody patrols at night, so a
+# report made then waits for the morning. Workers alternate between them.
+SHIFTS = ((7.0, 15.0, 11.0), (12.0, 20.0, 16.0))
+BREAK_MIN = 30.0
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,7 @@ class SimConfig:
     camera_check_minutes: float = 10.0  # … over M minutes
     other_in_view: float = 0.15  # share of non-camera reports that lie in some camera's view anyway
     learning: bool = True  # False: routing sees only the category priors (the learning ablation)
+    shifts: bool = True  # False: everybody on duty around the clock
     nominal_travel_min: float = 4.0
     drain_hours: float = 48.0
     # History before the measured window, so learning has something to go on: two weeks (a district has months;
@@ -229,12 +235,16 @@ class Simulation:
         self.priors = {p.code: learning.prior(p.handle_mean_min) for p in profiles}
         self.visit_stats = learning.prior(VISIT_MIN)
         mean_service = sum(p.weight * p.handle_mean_min for p in profiles) / sum(p.weight for p in profiles)
-        # Work per case: the handling, a check visit unless a camera checks, a verification visit for citizens.
-        citizen = dict(SOURCES)["citizen"]
-        in_view = dict(SOURCES)["camera"] + (1 - dict(SOURCES)["camera"]) * cfg.other_in_view
-        visits = citizen + (1 - in_view if cfg.camera_checks else 1.0)
+        # Work per case as the classic process has it: the handling, a check visit, a verification visit for
+        # citizens' reports. The arrivals do not depend on the settings (camera checks, learning), so every
+        # variant of one seed sees the same day; what camera checks save shows as time, not as more reports.
+        visits = dict(SOURCES)["citizen"] + 1.0
         per_case = mean_service + cfg.nominal_travel_min + visits * (VISIT_MIN + cfg.nominal_travel_min)
-        self.rate_per_min = cfg.load * cfg.workers / per_case
+        # `load` is the utilisation of the workers on duty inside the measured window.
+        w0 = cfg.warmup_hours * 60
+        on_duty = statistics.fmean(sum(self._on_duty(sw, w0 + m) for sw in self.workers)
+                                   for m in range(0, int(cfg.hours * 60), 10))
+        self.rate_per_min = cfg.load * max(1.0, on_duty) / per_case
         self.cases: dict[int, SimCase] = {}
         self.pending: dict[int, Task] = {}
         self.task_seq = 0
@@ -253,6 +263,26 @@ class Simulation:
         if not self.cfg.learning:
             return self.priors[cat]
         return learning.estimate(self.priors[cat], self.stats.get((wid, learning.OVERALL)), self.stats.get((wid, cat)))
+
+    def _on_duty(self, sw: SimWorker, t: float) -> bool:
+        """Is this worker on shift and not on a break at simulated minute `t`?"""
+        if not self.cfg.shifts:
+            return True
+        start, end, pause = SHIFTS[sw.state.id % len(SHIFTS)]
+        h = (DAY_START_H + t / 60) % 24
+        return start <= h < end and not pause <= h < pause + BREAK_MIN / 60
+
+    def _shift_change(self, now: float) -> None:
+        """Workers going off duty keep their current task; at the end of a shift their queue is handed back."""
+        for sw in self.workers:
+            on = self._on_duty(sw, now)
+            if sw.state.on_duty and not on and not self._on_duty(sw, now + BREAK_MIN + 1):  # the shift ends
+                while sw.queue:
+                    task = sw.queue.popleft()
+                    self.pending[task.id] = task  # routed again, its waiting counted from when it was ready
+            sw.state.on_duty = on
+            if on and not sw.busy and sw.queue:
+                self._start(now, sw)
 
     def _task(self, kind: str, case: SimCase, now: float) -> None:
         """A visit is ready to be routed (verification and check within VISIT_LIMIT_MIN)."""
@@ -303,11 +333,12 @@ class Simulation:
                 self.cases[obj.id] = obj
                 self._task("verify" if obj.source == "citizen" else "handle", obj, t)
             elif kind == "tick":
+                self._shift_change(t)
                 if self.pending:
                     t0 = time.perf_counter()
                     self._dispatch(t)
                     self.decision_ms.append((time.perf_counter() - t0) * 1000)
-                if self.pending or any(e[2] != "tick" for e in self.events):
+                if self.pending or any(sw.queue for sw in self.workers) or any(e[2] != "tick" for e in self.events):
                     self._push(t + self.cfg.tick_min, "tick")
             elif kind == "done":
                 self._done(t, *obj)
@@ -364,6 +395,8 @@ class Simulation:
         sw.queue = deque(sw.queue[i] for i in order)
 
     def _start(self, now: float, sw: SimWorker):
+        if not self._on_duty(sw, now):
+            return  # on a break or off shift: the queue waits (or is handed back at the shift's end)
         self._sequence(now, sw)
         task = sw.queue.popleft()
         case = task.case
@@ -440,7 +473,7 @@ class Simulation:
             "utilisation": round(sum(busy) / (len(busy) * horizon), 3),
             "fairness_jain": kpi.jain(busy),
             "decision_ms_p99": kpi.percentile(self.decision_ms, 99),
-            "camera_checks": self.cfg.camera_checks, "learning": self.cfg.learning,
+            "camera_checks": self.cfg.camera_checks, "learning": self.cfg.learning, "shifts": self.cfg.shifts,
         })
         closed = [c for c in measured if c.closed is not None]
         out["phases"] = {p: round(sum(c.phases[p] for c in closed) / len(closed), 1) if closed else None

@@ -26,7 +26,12 @@ def test_deterministic_and_same_world_for_every_policy(world):
     a.pop("decision_ms_p99"), b.pop("decision_ms_p99")
     assert a == b
     counts = {p: run(world, p)["cases"] for p in ("ours", "nearest", "round_robin")}
-    assert len(set(counts.values())) == 1 and counts["ours"] > 30
+    assert len(set(counts.values())) == 1 and counts["ours"] > 15
+    # The settings do not change the day: the same reports with or without camera checks and learning.
+    city, profiles = world
+    cfg = {"workers": 20, "hours": 4, "warmup_hours": 24, "seed": 3}
+    assert {simulate(city, profiles, SimConfig(**cfg, **extra))["cases"]
+            for extra in ({}, {"camera_checks": False}, {"learning": False})} == {counts["ours"]}
 
 
 def test_every_case_closes_and_figures_are_sane(world):
@@ -84,9 +89,11 @@ def test_camera_checks_replace_check_visits_where_a_camera_sees(world):
     with_cam = simulate(city, profiles, SimConfig(**cfg))
     without = simulate(city, profiles, SimConfig(camera_checks=False, **cfg))
     assert with_cam["phases"]["camera_check"] > 0 and without["phases"]["camera_check"] == 0
-    # Fewer check visits: less check travel and work per case, and the case closes sooner.
-    assert with_cam["phases"]["check_work"] < 0.8 * without["phases"]["check_work"]
-    assert with_cam["mean_close_min"] < without["mean_close_min"]
+    # Fewer check visits for the same day's reports: less check travel and work per case (whether a case also
+    # closes sooner depends on the load: an idle inspector can get there quicker than the camera's M minutes).
+    assert with_cam["cases"] == without["cases"]
+    for phase in ("check_work", "check_travel"):
+        assert with_cam["phases"][phase] < 0.8 * without["phases"][phase]
     longer = simulate(city, profiles, SimConfig(camera_check_minutes=30, **cfg))
     assert longer["phases"]["camera_check"] > 2.5 * with_cam["phases"]["camera_check"]
 
