@@ -16,13 +16,13 @@ each with its reason. Cost is in minutes (lower is better):
   + repeat        penalty for the worker whose fix of this very case already failed
 
 Candidates are the owners of the case's grid, the workers of neighbouring grids and, further down, any
-eligible worker within `wide_radius_km`; the neighbour and wide penalties make the owner win unless the
-owner is saturated (属地 first), as a dispatch centre sends help across grids only when it must. Binding
-is late: a case is only queued behind work that starts within `commit_horizon_min`, otherwise it waits
-for the next round, because someone nearby may free up sooner — unless its deadline is near, then any
-free slot will do. Cases of one priority level are matched together by an optimal assignment (Hungarian
-method on each connected group of cases and workers); urgent levels go first. Nothing is dropped: a case
-nobody can take now is returned with the reason.
+eligible worker within `wide_radius_km` — all of them when the locals are tied up, the idle ones always; the
+neighbour and wide penalties make the owner win unless the owner is saturated (属地 first), as a dispatch
+centre sends help across grids when it must. Binding is late: a case is only queued behind work that
+starts within `commit_horizon_min`, otherwise it waits for the next round, because someone nearby may free up
+sooner — unless its deadline is near, then any free slot will do. Cases of one priority level are matched
+together by an optimal assignment (Hungarian method on each connected group of cases and workers); urgent
+levels go first. Nothing is dropped: a case nobody can take now is returned with the reason.
 """
 
 from __future__ import annotations
@@ -271,6 +271,9 @@ def candidates(
                 pairs.append((wk, NEIGHBOUR))
     if not any(wk.queued_min <= w.commit_horizon_min for wk, _ in pairs):  # locals all tied up: look wider
         pairs += [(wk, WIDE) for wk in everyone.nearest(case, w, exclude=seen)]
+    else:  # idle workers from further away compete too: in a backlog (the morning after the night) the locals
+        # cannot take every case at once, and an idle hand nearby beats waiting (chosen on the tuning seeds)
+        pairs += [(wk, WIDE) for wk in everyone.nearest(case, w, exclude=seen) if wk.queued_min == 0]
     if pairs:
         return pairs, ""
     return [], WAIT_NO_WORKER
