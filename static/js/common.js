@@ -25,6 +25,8 @@
   }
   /** Today's date in the district's zone, as YYYY-MM-DD (the API reads dates without an offset as local). */
   const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: tz }).format(new Date());
+  /** A calendar date (YYYY-MM-DD) `n` days later (or earlier): date inputs and the API's from/to. */
+  const addDays = (d, n) => { const x = new Date(`${d}T00:00:00Z`); x.setUTCDate(x.getUTCDate() + n); return x.toISOString().slice(0, 10); };
 
   async function request(url, options) {
     const r = await fetch(url, { credentials: "same-origin", ...options,
@@ -143,6 +145,6 @@
     });
   }
 
-  window.UO = { esc, when, relative, today, getJSON, postJSON, live, vocabulary, tz, kpiText, basemap, baseMap, toMap, fromMap,
+  window.UO = { esc, when, relative, today, addDays, getJSON, postJSON, live, vocabulary, tz, kpiText, basemap, baseMap, toMap, fromMap,
     bboxOf, geoJSONOptions, wgsToGcj, gcjToWgs, statusColors, OVERDUE_COLOR, drawCases };
 })();

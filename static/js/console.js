@@ -55,7 +55,6 @@
     box.hidden = !parts.length;
     box.querySelector("span").textContent = `${t.drill}: ${parts.join(" · ")}`;
   }
-  const nextDay = (d) => { const x = new Date(`${d}T00:00:00Z`); x.setUTCDate(x.getUTCDate() + 1); return x.toISOString().slice(0, 10); };
   /** What the address keeps. */
   function chosen() {
     const form = new FormData(filters), out = new URLSearchParams();
@@ -71,7 +70,7 @@
     // A case number or a drill-down finds cases whatever their status; otherwise the open ones by default.
     if (status && status !== "all") p.set("status", status);
     else if (!status && !c.get("q") && !c.get("kpi")) p.set("status", vocabulary.open.join(","));
-    if (c.get("to")) p.set("to", nextDay(c.get("to")));  // the day chosen is included
+    if (c.get("to")) p.set("to", UO.addDays(c.get("to"), 1));  // the day chosen is included
     return p;
   }
   const listFollowsMap = () => el("inview").checked && !el("q").value;
@@ -252,9 +251,7 @@
     if (e.target.name === "class") fillCategories();
     // Closed cases pile up for years: choosing them starts from the last 90 days (the field stays editable).
     if (e.target.name === "status" && ["closed", "all"].includes(e.target.value) && !el("from").value) {
-      const d = new Date(`${today()}T00:00:00Z`);
-      d.setUTCDate(d.getUTCDate() - CLOSED_WINDOW_DAYS + 1);
-      el("from").value = d.toISOString().slice(0, 10);
+      el("from").value = UO.addDays(today(), 1 - CLOSED_WINDOW_DAYS);
     }
     loadMap(); loadCases();
   });

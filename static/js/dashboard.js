@@ -3,7 +3,7 @@
    Reads /api/v1/kpis (summary and group_by), /api/v1/cases/map?cells=1; helpers from common.js (UO). */
 (function () {
   "use strict";
-  const { esc, getJSON, today, vocabulary, kpiText, toMap, bboxOf } = UO;
+  const { esc, getJSON, today, addDays, vocabulary, kpiText, toMap, bboxOf } = UO;
   const t = JSON.parse(document.getElementById("dash-i18n").textContent);
   const form = document.getElementById("range");
   const statusEl = document.getElementById("status");
@@ -15,7 +15,6 @@
   const LEAGUE_COLUMNS = ["score", "cases", "on_time_rate", "closure_rate", "rework_rate", "delay_rate",
     "mean_close_min", "mean_satisfaction"];
 
-  const addDays = (d, n) => { const x = new Date(`${d}T00:00:00Z`); x.setUTCDate(x.getUTCDate() + n); return x.toISOString().slice(0, 10); };
   let group = "grid";
   function period() { return { from: form.elements.from.value, to: form.elements.to.value }; }
   /** The API's period: `to` is exclusive there, the form's last day is included. */

@@ -59,6 +59,15 @@ def test_a_dispatcher_dispatches_to_the_top_suggestion_and_sees_new_cases_live(d
     page.wait_for_selector("input[name=overdue]:checked")  # restored from the address
     assert page.input_value("select[name=class]") == "city_appearance"
     page.uncheck("input[name=overdue]")
+    # Closed cases pile up for years: choosing them starts from the last 90 days, in the district's calendar.
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    page.select_option("select[name=status]", "closed")
+    local_today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert page.input_value("input[name=from]") == (local_today - timedelta(days=89)).isoformat()
+    page.select_option("select[name=status]", "")
+    page.fill("input[name=from]", "")
     page.fill("input[name=q]", case.number)
     page.press("input[name=q]", "Enter")
     page.wait_for_selector(f"#case-list li[data-id='{case.id}']")
