@@ -193,7 +193,7 @@ def dispatch_simulate(policy, workers, hours, load, seed, warmup_days, city, see
     base = {"workers": workers, "hours": hours, "load": load, "warmup_hours": 24 * warmup_days}
     if seeds:
         chosen = list(evaluation.EVALUATION_SEEDS[:seeds])
-        results = evaluation.run(town, profiles, chosen, evaluation.VARIANTS, **base)
+        results = evaluation.run(town, profiles, chosen, evaluation.VARIANTS, jobs=os.cpu_count() or 1, **base)
         summ = evaluation.summary(results)
         click.echo(json.dumps({"seeds": chosen, "summary": summ}, ensure_ascii=False) if as_json
                    else evaluation.text(chosen, results, summ))

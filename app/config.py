@@ -91,6 +91,9 @@ class Config:
     FIELD_PHOTO_MAX_PX = int(_env("FIELD_PHOTO_MAX_PX", "1600"))
     ARRIVE_RADIUS_M = float(_env("ARRIVE_RADIUS_M", "150"))  # starting work farther from the case needs a reason
     ACCEPT_TIMEOUT_MIN = float(_env("ACCEPT_TIMEOUT_MIN", "15"))  # offer not accepted → next best worker
+    # Going on duty starts a shift of this many hours unless the worker says otherwise; routing does not queue
+    # work that would only start after a shift ends. 0: shift ends are not known.
+    SHIFT_HOURS = float(_env("SHIFT_HOURS", "8"))
     WARN_SHARE = float(_env("WARN_SHARE", "0.8"))  # share of the handling limit that triggers a warning
 
     VISION_WEIGHTS = _env("VISION_WEIGHTS", str(BASE_DIR / "instance" / "models" / "demo.pt"))
@@ -141,6 +144,8 @@ def validate(config) -> None:
         raise ConfigError(f"MAP_MAX_ZOOM must be 1..22: {config['MAP_MAX_ZOOM']}")
     if config["CAMERA_CHECK_LOOKS"] < 1 or config["CAMERA_CHECK_MINUTES"] <= 0:
         raise ConfigError("CAMERA_CHECK_LOOKS must be at least 1 and CAMERA_CHECK_MINUTES positive")
+    if not 0 <= config["SHIFT_HOURS"] <= 24:
+        raise ConfigError(f"SHIFT_HOURS must be 0..24 (0: shift ends not known): {config['SHIFT_HOURS']}")
     if config["EXPORT_MAX_ROWS"] < 1:
         raise ConfigError(f"EXPORT_MAX_ROWS must be positive: {config['EXPORT_MAX_ROWS']}")
 

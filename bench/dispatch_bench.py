@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -32,12 +33,12 @@ from dispatch.routing import CaseRequest, Weights, WorkerState, plan  # noqa: E4
 from dispatch.simulator import City, profiles_from_categories  # noqa: E402
 
 
-def compare(seeds: list[int], hours: float, workers: int, load: float) -> dict:
+def compare(seeds: list[int], hours: float, workers: int, load: float, jobs: int = 1) -> dict:
     """Every variant on the same seeds: per-seed reports and their summary."""
     city = City.from_geojson(json.loads((ROOT / "app/seed/data/demo_grids.geojson").read_text()), seed=1)
     cats = yaml.safe_load((ROOT / "app/data/categories.yaml").read_text(encoding="utf-8"))["categories"]
     results = evaluation.run(city, profiles_from_categories(cats), seeds, evaluation.VARIANTS,
-                             workers=workers, hours=hours, load=load)
+                             jobs=jobs, workers=workers, hours=hours, load=load)
     return {"seeds": seeds, "results": results, "summary": evaluation.summary(results)}
 
 
@@ -68,8 +69,13 @@ def latency(n_workers: int = 2000, n_cases: int = 500, rounds: int = 100, seed: 
         if r:
             round_ms.append((time.perf_counter() - t0) * 1000)
             assigned.append(len(p.assignments))
+    # The same Python on another machine runs at another speed: a fixed interpreter-bound yardstick, timed in the
+    # same run (seconds for sum(range(10**7))), tells readers how to compare figures taken on different machines.
+    t0 = time.perf_counter()
+    sum(range(10_000_000))
+    yardstick = time.perf_counter() - t0
     return {
-        "workers": n_workers, "pending": n_cases, "rounds": rounds,
+        "workers": n_workers, "pending": n_cases, "rounds": rounds, "yardstick_s": round(yardstick, 3),
         "round_ms_p50": round(kpi.percentile(round_ms, 50), 1),
         "round_ms_p99": round(kpi.percentile(round_ms, 99), 1),
         "per_case_ms_p99": round(kpi.percentile(round_ms, 99) / n_cases, 3),
@@ -85,11 +91,12 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=10)
     ap.add_argument("--workers", type=int, default=32)
     ap.add_argument("--load", type=float, default=0.85)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="days simulated side by side")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     seeds = list(evaluation.TUNING_SEEDS if args.tuning else evaluation.EVALUATION_SEEDS[:args.seeds])
-    out = compare(seeds, args.hours, args.workers, args.load)
-    lat = latency()
+    out = compare(seeds, args.hours, args.workers, args.load, args.jobs)
+    lat = latency()  # after the pool is gone: nothing else runs while the round is timed
     if args.json:
         print(json.dumps({"seeds": seeds, "summary": out["summary"], "latency": lat}, indent=1))
         return
@@ -100,7 +107,7 @@ def main() -> None:
     print()
     print(f"Decision latency: one round of {lat['pending']} pending cases × {lat['workers']} workers, "
           f"{lat['rounds']} rounds")
-    for k in ("round_ms_p50", "round_ms_p99", "per_case_ms_p99", "assigned_per_round"):
+    for k in ("round_ms_p50", "round_ms_p99", "per_case_ms_p99", "assigned_per_round", "yardstick_s"):
         print(f"  {k:<20}{lat[k]:>10}")
 
 

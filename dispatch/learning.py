@@ -1,7 +1,10 @@
-"""Learning from outcomes: exponentially weighted statistics per worker × category, with a prior.
+"""Learning from outcomes: running statistics per worker × category, shrunk towards a prior when read.
 
-A new worker starts from the category's prior (as if they had `prior_weight` average outcomes), so one
-lucky or unlucky case does not swing the scorer; later closes move the figures by `alpha` each.
+The stored figures are the worker's own record: a plain mean of their outcomes until it has `1/alpha` of them,
+then an exponentially weighted mean (recent work counts more; people change). The prior comes in once, when
+the figures are read (`estimate`): the category's typical values scaled by the worker's pooled record, blended
+with their record on this category as it grows — so one lucky or unlucky case does not swing the scorer.
+(Shrinking in both places, as an earlier version did, left a worker's first cases almost no weight.)
 """
 
 from __future__ import annotations
@@ -38,10 +41,13 @@ def prior(category_handle_min: float) -> Stats:
     return Stats(n=0, handle_min=category_handle_min, first_fix_rate=0.9, satisfaction=4.0)
 
 
-def update(stats: Stats, outcome: Outcome, *, alpha: float = 0.2, prior_weight: int = 3) -> Stats:
-    """Fold one outcome into the running figures (EWMA; the first outcomes weigh less against the prior)."""
-    # The prior counts as `prior_weight` observations: a running mean until its step falls to alpha, then EWMA.
-    step = max(alpha, 1.0 / (stats.n + prior_weight + 1))
+ALPHA = 0.1  # the weight of the newest outcome once the record is long (chosen on the tuning seeds)
+PRIOR_WEIGHT = 2  # how many of the worker's own outcomes the prior is worth when reading (ditto)
+
+
+def update(stats: Stats, outcome: Outcome, *, alpha: float = ALPHA) -> Stats:
+    """Fold one outcome into the worker's running figures (a mean of their outcomes, then EWMA)."""
+    step = max(alpha, 1.0 / (stats.n + 1))  # the first outcome replaces the starting values outright
     sat = stats.satisfaction
     if outcome.rating is not None:
         sat += step * (outcome.rating - sat)
@@ -62,13 +68,16 @@ def overall_prior() -> Stats:
     return Stats(n=0, handle_min=1.0, first_fix_rate=0.9, satisfaction=4.0)
 
 
-def estimate(category_prior: Stats, overall: Stats | None, specific: Stats | None, *, prior_weight: int = 3) -> Stats:
+def estimate(category_prior: Stats, overall: Stats | None, specific: Stats | None, *,
+             prior_weight: float = PRIOR_WEIGHT) -> Stats:
     """What to expect of a worker on a category: their pooled record scaled to the category, blended with
     their record on this very category as it grows (a worker who is quick at everything is quick here too)."""
     base = category_prior
     if overall is not None and overall.n:
-        base = replace(base, handle_min=base.handle_min * overall.handle_min,
-                       first_fix_rate=overall.first_fix_rate, satisfaction=overall.satisfaction)
+        k = overall.n / (overall.n + prior_weight)
+        base = replace(base, handle_min=base.handle_min * ((1 - k) + k * overall.handle_min),
+                       first_fix_rate=(1 - k) * base.first_fix_rate + k * overall.first_fix_rate,
+                       satisfaction=(1 - k) * base.satisfaction + k * overall.satisfaction)
     if specific is None or not specific.n:
         return base
     k = specific.n / (specific.n + prior_weight)
@@ -89,9 +98,9 @@ def learn(table: dict, worker_id: int, category: str, category_prior: Stats, out
     table[okey] = update(table.get(okey) or overall_prior(), pooled, **kw)
 
 
-def rate(stats: Stats, rating: int, *, alpha: float = 0.2, prior_weight: int = 3) -> Stats:
+def rate(stats: Stats, rating: int, *, alpha: float = ALPHA) -> Stats:
     """Fold a later citizen rating into the satisfaction figure only."""
-    step = max(alpha, 1.0 / (stats.n + prior_weight + 1))
+    step = max(alpha, 1.0 / (stats.n + 1))
     return replace(stats, satisfaction=stats.satisfaction + step * (rating - stats.satisfaction))
 
 

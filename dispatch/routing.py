@@ -20,7 +20,9 @@ eligible worker within `wide_radius_km` — all of them when the locals are tied
 neighbour and wide penalties make the owner win unless the owner is saturated (属地 first), as a dispatch
 centre sends help across grids when it must. Binding is late: a case is only queued behind work that
 starts within `commit_horizon_min`, otherwise it waits for the next round, because someone nearby may free up
-sooner — unless its deadline is near, then any free slot will do. Cases of one priority level are matched
+sooner — unless its deadline is near, then any free slot will do. Nor is it queued where the worker could only
+start it after going off duty: past the shift's end it would be handed back undone, and before a break it
+waits the break out (`WorkerState.off_in_min`, from the duty schedule). Cases of one priority level are matched
 together by an optimal assignment (Hungarian method on each connected group of cases and workers); urgent
 levels go first. Nothing is dropped: a case nobody can take now is returned with the reason.
 """
@@ -100,6 +102,10 @@ class WorkerState:
     # Where the worker's queued tasks are, in the order they will be done: a new task's travel is what
     # inserting it into that route adds, not its distance from where the worker stands.
     stops: tuple[tuple[float, float], ...] = ()
+    # When the worker next goes off duty (minutes from now) and for how long (inf: the shift ends): work that
+    # would only start later waits out a break, and past the shift's end is not given to them at all.
+    off_in_min: float = math.inf
+    off_for_min: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -205,41 +211,40 @@ def weigh(t: dict, w: Weights) -> float:
 
 
 class SpatialIndex:
-    """Workers bucketed in ~1 km cells, to find the nearest eligible ones without scanning everybody."""
+    """Workers' positions as arrays, to find the nearest eligible ones for a case in one vectorised pass.
 
-    CELL_DEG = 0.01
+    (A Python scan of ~1 km buckets spent most of a 2,000-worker round in the interpreter; numpy measures
+    every distance at once, and only the nearest few are checked against the hard rules.)
+    """
 
     def __init__(self, workers: Iterable[WorkerState]):
-        self.cells: dict[tuple[int, int], list[WorkerState]] = defaultdict(list)
-        for wk in workers:
-            self.cells[self._cell(wk.lon, wk.lat)].append(wk)
-
-    def _cell(self, lon: float, lat: float) -> tuple[int, int]:
-        return int(math.floor(lon / self.CELL_DEG)), int(math.floor(lat / self.CELL_DEG))
+        self.workers = list(workers)
+        self.lon = np.array([wk.lon for wk in self.workers], dtype=float)
+        self.lat = np.array([wk.lat for wk in self.workers], dtype=float)
+        self.ids = np.array([wk.id for wk in self.workers])
 
     def nearest(self, case: CaseRequest, w: Weights, *, radius_km: float | None = None, k: int = 8,
                 exclude: set[int] = frozenset()) -> list[WorkerState]:
-        """Up to `k` eligible workers nearest to the case within the radius, nearest first."""
+        """Up to `k` eligible workers nearest to the case within the radius, nearest first (ties: lower id)."""
+        if not self.workers:
+            return []
         radius_km = w.wide_radius_km if radius_km is None else radius_km
-        cx, cy = self._cell(case.lon, case.lat)
-        cell_km = self.CELL_DEG * 111.32 * math.cos(math.radians(case.lat))  # the narrower side of a cell
-        found: list[tuple[float, WorkerState]] = []
-        for ring in range(int(radius_km / cell_km) + 2):
-            for dx in range(-ring, ring + 1):
-                for dy in range(-ring, ring + 1):
-                    if max(abs(dx), abs(dy)) != ring:
-                        continue
-                    for wk in self.cells.get((cx + dx, cy + dy), ()):
-                        if wk.id in exclude or not can_take(case, wk, w):
-                            continue
-                        d = distance_km(wk.lon, wk.lat, case.lon, case.lat)
-                        if d <= radius_km:
-                            found.append((d, wk))
-            # Anything in a further ring is at least ring × cell_km away.
-            if len(found) >= k and sorted(found, key=lambda t: t[0])[k - 1][0] <= ring * cell_km:
-                break
-        found.sort(key=lambda t: (t[0], t[1].id))
-        return [wk for _, wk in found[:k]]
+        kx = 111.320 * np.cos(np.radians((self.lat + case.lat) / 2))  # as distance_km, for every worker at once
+        d = np.hypot((self.lon - case.lon) * kx, (self.lat - case.lat) * 110.574)
+        inside = np.flatnonzero(d <= radius_km)
+        look = 4 * k  # most near workers are eligible: sort a few, and all of them only if that was not enough
+        while True:
+            part = inside if len(inside) <= look else inside[np.argpartition(d[inside], look)[:look]]
+            found = []
+            for i in part[np.lexsort((self.ids[part], d[part]))]:
+                wk = self.workers[i]
+                if wk.id not in exclude and can_take(case, wk, w):
+                    found.append(wk)
+                    if len(found) == k:
+                        return found
+            if len(part) == len(inside):
+                return found
+            look = len(inside)
 
 
 def _owners_index(workers: Iterable[WorkerState]) -> dict[int, list[WorkerState]]:
@@ -408,6 +413,10 @@ def _solve(case_ids, worker_ids, batch, pairs, by_id, stats, w, out) -> None:
             at_risk = case.due_in_min - (travel + st.handle_min) < w.at_risk_margin_min
             for k, j in enumerate(col[wk.id]):
                 queue = wk.queued_min + k * st.handle_min  # the k-th new task waits for k others
+                if queue + travel > wk.off_in_min:
+                    if wk.off_for_min == math.inf:
+                        break  # would start after the shift ends: handed back unstarted
+                    queue += wk.off_for_min  # waits out the break
                 if queue > w.commit_horizon_min and not at_risk:
                     break  # late binding: do not queue it far ahead yet (later slots wait even longer)
                 late = max(0.0, travel + st.handle_min + queue - case.due_in_min)

@@ -12,7 +12,9 @@ Every policy sees the same arrivals and the same worker draws (one seed), and de
 routing interface as production (`dispatch.policies`): the baselines route verification and check tasks their
 own way (nearest idle worker, round robin). Each case records where its time went (waiting for each visit, the
 travel, the work), so the report shows the floor no policy can remove. Learning uses `dispatch.learning`, KPIs
-`dispatch.kpi`.
+`dispatch.kpi`. The router is told when each worker next goes off duty (a break, the shift's end), as production
+reads it from the worker's duty; with `oracle` it is told every worker's true skill instead of what learning has
+found, which bounds what better learning could ever give.
 """
 
 from __future__ import annotations
@@ -188,6 +190,9 @@ class SimConfig:
     camera_check_minutes: float = 10.0  # … over M minutes
     other_in_view: float = 0.15  # share of non-camera reports that lie in some camera's view anyway
     learning: bool = True  # False: routing sees only the category priors (the learning ablation)
+    # True: routing sees every worker's true speed and care — no real dispatcher can; it bounds what better
+    # learning could ever give.
+    oracle: bool = False
     shifts: bool = True  # False: everybody on duty around the clock
     nominal_travel_min: float = 4.0
     drain_hours: float = 48.0
@@ -233,6 +238,7 @@ class Simulation:
             self.workers.append(SimWorker(st, world.uniform(0.85, 1.15), skill, fail))
         self.stats: dict[tuple[int, str], learning.Stats] = {}
         self.priors = {p.code: learning.prior(p.handle_mean_min) for p in profiles}
+        self.profile_by_code = {p.code: p for p in profiles}
         self.visit_stats = learning.prior(VISIT_MIN)
         mean_service = sum(p.weight * p.handle_mean_min for p in profiles) / sum(p.weight for p in profiles)
         # Work per case as the classic process has it: the handling, a check visit, a verification visit for
@@ -260,6 +266,9 @@ class Simulation:
     def _stats(self, wid: int, cat: str) -> learning.Stats:
         if cat in (VERIFY, CHECK):
             return self.visit_stats
+        if self.cfg.oracle:
+            sw, prof = self.workers[wid], self.profile_by_code[cat]
+            return learning.Stats(1_000, prof.handle_mean_min * sw.skill[cat], 1.0 - sw.fail_prob[cat], 4.5)
         if not self.cfg.learning:
             return self.priors[cat]
         return learning.estimate(self.priors[cat], self.stats.get((wid, learning.OVERALL)), self.stats.get((wid, cat)))
@@ -271,6 +280,18 @@ class Simulation:
         start, end, pause = SHIFTS[sw.state.id % len(SHIFTS)]
         h = (DAY_START_H + t / 60) % 24
         return start <= h < end and not pause <= h < pause + BREAK_MIN / 60
+
+    def _off_duty(self, sw: SimWorker, now: float) -> tuple[float, float]:
+        """Minutes until this worker next goes off duty, and for how long (a break, or inf at the shift's end)."""
+        if not self.cfg.shifts:
+            return math.inf, math.inf
+        start, end, pause = SHIFTS[sw.state.id % len(SHIFTS)]
+        h = (DAY_START_H + now / 60) % 24
+        if h < pause:
+            return (pause - h) * 60, BREAK_MIN
+        if h < end:
+            return (end - h) * 60, math.inf
+        return 0.0, math.inf
 
     def _shift_change(self, now: float) -> None:
         """Workers going off duty keep their current task; at the end of a shift their queue is handed back."""
@@ -372,6 +393,7 @@ class Simulation:
                     routing.distance_km(*here, task.case.lon, task.case.lat), self.w)
                 here = (task.case.lon, task.case.lat)
             st.stops = tuple((t.case.lon, t.case.lat) for t in sw.queue)
+            st.off_in_min, st.off_for_min = self._off_duty(sw, now)  # what production reads from duty_until
         plan = self.policy(self._requests(now), [sw.state for sw in self.workers], self._stats, self.w,
                            self.city.neighbours)
         for a in plan.assignments:
@@ -473,7 +495,8 @@ class Simulation:
             "utilisation": round(sum(busy) / (len(busy) * horizon), 3),
             "fairness_jain": kpi.jain(busy),
             "decision_ms_p99": kpi.percentile(self.decision_ms, 99),
-            "camera_checks": self.cfg.camera_checks, "learning": self.cfg.learning, "shifts": self.cfg.shifts,
+            "camera_checks": self.cfg.camera_checks, "learning": self.cfg.learning, "oracle": self.cfg.oracle,
+            "shifts": self.cfg.shifts,
         })
         closed = [c for c in measured if c.closed is not None]
         out["phases"] = {p: round(sum(c.phases[p] for c in closed) / len(closed), 1) if closed else None

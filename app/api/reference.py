@@ -17,7 +17,9 @@ from app.models import Department, Role
 from app.services import catalog, grids, inspector, kpis, users
 
 POSITION_FIELDS = [LON, LAT]
-DUTY_FIELDS = [Field("on_duty", bool, True)]
+DUTY_FIELDS = [Field("on_duty", bool, True),
+               Field("hours", float, description="length of the shift going on duty (default SHIFT_HOURS)",
+                     min=0.25, max=24)]
 BBOX_FIELDS = [BBOX]
 NEARBY_FIELDS = [CATEGORY, LON, LAT]
 KPI_FIELDS = [Field("from", str, description="ISO date or date-time (local)", max_length=40),
@@ -152,7 +154,8 @@ def my_position():
 @roles_required(Role.WORKER, Role.HANDLER)
 def my_duty():
     """Go on or off duty."""
-    users.set_on_duty(current_user, parse(DUTY_FIELDS)["on_duty"])
+    args = parse(DUTY_FIELDS)
+    users.set_on_duty(current_user, args["on_duty"], hours=args.get("hours"))
     db.session.commit()
     return jsonify(me_json(current_user))
 

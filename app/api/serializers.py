@@ -191,6 +191,7 @@ def me_json(user: User) -> dict:
         "username": user.username,
         "department_id": user.department_id,
         "on_duty": user.on_duty,
+        "duty_until": iso(user.duty_until) if user.on_duty else None,
         "position": lonlat(user.last_position),
         "last_seen_at": iso(user.last_seen_at),
         "skills": [c.code for c in user.skills],

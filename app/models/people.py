@@ -70,6 +70,7 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     on_duty: Mapped[bool] = mapped_column(default=False)
+    duty_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))  # the shift's end, when known
     capacity: Mapped[int] = mapped_column(sa.SmallInteger, default=5)  # open tasks at once
     last_position = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -9,6 +9,7 @@ person's. Like every service, nothing here commits; the job does.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -143,6 +144,7 @@ def worker_states(now: datetime, *, lock: bool = True) -> tuple[list[WorkerState
             department_type=u.department.type if u.department else None,
             open_tasks=open_count[u.id], queued_min=queued[u.id], on_duty=u.on_duty, position_age_min=age,
             stops=tuple(stops[u.id]),
+            off_in_min=(u.duty_until - now).total_seconds() / 60 if u.duty_until else math.inf,
         ))
     return states, table
 

@@ -174,10 +174,16 @@ def report_position(user: User, lon, lat, *, at=None) -> User:
     return user
 
 
-def set_on_duty(user: User, on_duty: bool) -> User:
-    """Start or end a worker's shift."""
+def set_on_duty(user: User, on_duty: bool, *, hours: float | None = None, at=None) -> User:
+    """Start a worker's shift (of `hours`, default SHIFT_HOURS; 0 there: its end is not known) or end it."""
     if user.role not in (Role.WORKER, Role.HANDLER):
         raise ValidationError(_l("Only workers and handlers go on duty."))
+    at = at or utcnow()
+    hours = current_app.config["SHIFT_HOURS"] if hours is None else hours
+    if on_duty and not (user.on_duty and user.duty_until and user.duty_until > at):  # a repeated "on" keeps the end
+        user.duty_until = at + timedelta(hours=hours) if hours else None
+    elif not on_duty:
+        user.duty_until = None
     user.on_duty = bool(on_duty)
     return user
 

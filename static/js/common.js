@@ -15,6 +15,9 @@
   const fmt = new Intl.DateTimeFormat(locale, { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   const when = (iso) => (iso ? fmt.format(new Date(iso)) : "");
+  const clockFmt = new Intl.DateTimeFormat(locale, { timeZone: tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  /** The local time of day (HH:MM) of an ISO instant: "until 15:00". */
+  const clock = (iso) => (iso ? clockFmt.format(new Date(iso)) : "");
   const rel = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
   /** How far a time is from now, in the page's language: "in 2 hours", "35 minutes ago", "3 days ago". */
   function relative(iso) {
@@ -145,6 +148,6 @@
     });
   }
 
-  window.UO = { esc, when, relative, today, addDays, getJSON, postJSON, live, vocabulary, tz, kpiText, basemap, baseMap, toMap, fromMap,
+  window.UO = { esc, when, clock, relative, today, addDays, getJSON, postJSON, live, vocabulary, tz, kpiText, basemap, baseMap, toMap, fromMap,
     bboxOf, geoJSONOptions, wgsToGcj, gcjToWgs, statusColors, OVERDUE_COLOR, drawCases };
 })();

@@ -13,6 +13,7 @@ from app.config import ConfigError, TestConfig
     ({"MAP_TILE_URL": "https://{s}.tiles.example.com/{z}/{x}/{y}.png", "MAP_TILE_SUBDOMAINS": ""}, "SUBDOMAINS"),
     ({"MAP_MAX_ZOOM": 30}, "MAP_MAX_ZOOM"),
     ({"EXPORT_MAX_ROWS": 0}, "EXPORT_MAX_ROWS"),
+    ({"SHIFT_HOURS": -1}, "SHIFT_HOURS"),
 ])
 def test_bad_settings_fail_at_start(override, word):
     with pytest.raises(ConfigError, match=word):

@@ -4,13 +4,14 @@ applied exactly once; an offline action on a case reassigned meanwhile shown as 
 
 import io
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Case, CaseEvent, Media
+from app.models import Case, CaseEvent, Media, User
 from app.models.cases import MediaKind
 from app.services import cases as svc
 from tests.conftest import SHOTS, sign_in_page
@@ -81,6 +82,15 @@ def test_a_worker_lands_on_the_app_and_handles_a_task(phone, town):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert "处置" in page.inner_text(f"li.task[data-id='{case.id}']")
     page.screenshot(path=str(SHOTS / "field-tasks.png"))
+    if page.is_checked("#duty"):
+        page.click("#duty")
+        page.wait_for_selector("#duty-until", state="hidden")
+    page.click("#duty")  # on duty: the shift's end shows in the district's time, as the dispatcher counts it
+    page.wait_for_selector("#duty-until:not([hidden])")
+    db.session.rollback()
+    until = db.session.get(User, town.worker.id).duty_until
+    assert page.inner_text("#duty-until") == "至 " + until.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+    page.screenshot(path=str(SHOTS / "field-on-duty.png"))
     page.click("button[data-tab=map]")  # the map tab draws the task where it is (the shared base map)
     page.wait_for_selector("#fmap .pin")
     page.screenshot(path=str(SHOTS / "field-map.png"))

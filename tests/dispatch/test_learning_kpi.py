@@ -6,10 +6,15 @@ from dispatch import kpi
 from dispatch.learning import OVERALL, Outcome, Stats, estimate, learn, prior, update
 
 
-def test_prior_dominates_early_and_ewma_later():
+def test_record_is_the_workers_own_and_the_prior_comes_in_when_read():
     s = prior(60.0)
     s1 = update(s, Outcome(120.0, True))
-    assert s1.n == 1 and s1.handle_min == pytest.approx(60 + (120 - 60) / 4)  # prior counts as 3
+    assert s1.n == 1 and s1.handle_min == 120.0 and s1.first_fix_rate == 1.0  # the record: their one case
+    read = estimate(prior(60.0), None, s1)  # read back: the prior is worth PRIOR_WEIGHT (2) of their cases
+    assert read.handle_min == pytest.approx((2 * 60 + 120) / 3) and read.first_fix_rate == pytest.approx(
+        (2 * 0.9 + 1.0) / 3)
+    s2 = update(s1, Outcome(60.0, True))
+    assert s2.handle_min == pytest.approx(90.0)  # a plain mean while the record is short
     for _ in range(40):
         s1 = update(s1, Outcome(20.0, False, rating=2))
     assert s1.handle_min == pytest.approx(20.0, abs=0.5)
@@ -28,6 +33,10 @@ def test_estimate_pools_a_worker_across_categories():
     assert overall.handle_min == pytest.approx(0.5, abs=0.05)
     unseen = estimate(prior(40.0), overall, None)
     assert unseen.handle_min == pytest.approx(20.0, abs=2)  # quick here too
+    once = {}
+    learn(once, 8, "banner", prior(60.0), Outcome(30.0, False))  # one case says little about a person
+    guess = estimate(prior(40.0), once[(8, OVERALL)], None)
+    assert 20.0 < guess.handle_min < 40.0 and 0.0 < guess.rework_rate < 0.5
     seen = estimate(prior(60.0), overall, table[(7, "banner")])
     assert seen.handle_min == pytest.approx(30.0, abs=3)
     assert estimate(prior(40.0), None, None) == prior(40.0)

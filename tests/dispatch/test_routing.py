@@ -91,6 +91,24 @@ def test_late_binding_waits_rather_than_queueing_far_ahead():
     assert p.assignments[0].worker_id == 1
 
 
+def test_no_work_that_could_only_start_after_the_shift_ends():
+    leaving = worker(1, 1, open_tasks=1, queued_min=20, off_in_min=15)  # done in 20 min, off duty in 15
+    staying = worker(2, 2, open_tasks=1, queued_min=20)  # a neighbour, just as busy, shift end unknown
+    urgent = case(10, 1, due_in_min=60)  # at risk: it may be queued behind work
+    p = plan([urgent], [leaving, staying], flat, W, NEIGHBOURS)
+    assert [a.worker_id for a in p.assignments] == [2]
+    p = plan([case(11, 1, due_in_min=60)], [worker(1, 1, open_tasks=1, queued_min=20, off_in_min=15)], flat, W,
+             NEIGHBOURS)
+    assert not p.assignments and "busy" in p.waiting[11]  # nobody else: it waits for the next shift
+
+
+def test_a_break_ahead_counts_as_waiting():
+    before_break = worker(1, 1, off_in_min=0.5, off_for_min=30)  # idle, but on a break before arriving
+    neighbour = worker(2, 2)
+    p = plan([case(10, 1, lon=X[1] + 0.003)], [before_break, neighbour], flat, W, NEIGHBOURS)
+    assert p.assignments[0].worker_id == 2 and p.assignments[0].terms["workload"] == 0
+
+
 def test_batch_is_optimal_not_greedy():
     # Worker A sits between the cases; B is far right. Greedy (case 1 first → A) leaves case 2 to B far away;
     # the optimum gives case 2 to A and case 1 to B, which is cheaper in total.
@@ -189,3 +207,23 @@ def test_a_worker_passing_by_is_cheaper_than_the_distance_says():
                                 stops=((120.03, 30.0),), open_tasks=1, queued_min=5)
     t = terms(case, far_but_going, prior(10), Weights())
     assert t["travel"] < 1 and t["km"] < 0.05
+
+
+def test_nearest_eligible_workers_match_a_brute_force_scan():
+    import random
+
+    from dispatch.routing import SpatialIndex
+
+    rng = random.Random(5)
+    for _ in range(200):
+        people = [WorkerState(id=i, lon=120 + rng.uniform(0, 0.15), lat=30 + rng.uniform(0, 0.12),
+                              skills=frozenset(rng.sample("abcdef", 3)), grids=frozenset({1}), capacity=3,
+                              open_tasks=rng.randrange(0, 4)) for i in range(rng.choice([0, 5, 50, 500]))]
+        c = CaseRequest(id=1, category=rng.choice("abcdef"), lon=120 + rng.uniform(0, 0.15),
+                        lat=30 + rng.uniform(0, 0.12), grid_id=1, due_in_min=100)
+        radius, k = rng.choice([0.5, 2, 5]), rng.choice([1, 3, 8])
+        brute = sorted((wk for wk in people if can_take(c, wk, W)
+                        and distance_km(wk.lon, wk.lat, c.lon, c.lat) <= radius),
+                       key=lambda wk: (distance_km(wk.lon, wk.lat, c.lon, c.lat), wk.id))[:k]
+        got = SpatialIndex(people).nearest(c, W, radius_km=radius, k=k)
+        assert [wk.id for wk in got] == [wk.id for wk in brute]

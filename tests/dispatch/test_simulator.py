@@ -132,3 +132,19 @@ def test_ours_works_its_queue_in_route_order_the_baselines_first_come(world):
 
     assert queue_after_sequencing("ours") == [2, 1]  # the near one on the way first
     assert queue_after_sequencing("nearest") == [1, 2]
+
+
+def test_routing_sees_breaks_and_shift_ends_and_the_oracle_sees_true_skill(world):
+    import math
+
+    from dispatch.simulator import Simulation
+
+    city, profiles = world
+    sim = Simulation(city, profiles, SimConfig(workers=2, hours=1, warmup_hours=24, seed=1, oracle=True))
+    early = sim.workers[0]  # 07:00–15:00, a break at 11:00; the day starts at 08:00
+    assert sim._off_duty(early, 0.0) == (180.0, 30.0)  # at 08:00: three hours to the break, which lasts 30 min
+    assert sim._off_duty(early, 4 * 60.0) == (180.0, math.inf)  # at 12:00: three hours to the shift's end
+    prof = profiles[0]
+    truth = sim._stats(early.state.id, prof.code)
+    assert truth.handle_min == prof.handle_mean_min * early.skill[prof.code]
+    assert truth.rework_rate == pytest.approx(early.fail_prob[prof.code])

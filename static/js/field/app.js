@@ -216,11 +216,17 @@
     // A phone standing still reports no new position: send the last one again on the interval.
     setTimeout(function again() { if (watch !== null) { if (here) sendPosition(here); setTimeout(again, cfg.position_every_s * 1000); } }, cfg.position_every_s * 1000);
   }
-  const duty = document.getElementById("duty");
+  const duty = document.getElementById("duty"), dutyUntil = document.getElementById("duty-until");
+  // The shift's end (SHIFT_HOURS after going on duty): the dispatcher sends no work that could only start later.
+  function showDuty(u) {
+    duty.checked = u.on_duty;
+    dutyUntil.hidden = !(u.on_duty && u.duty_until);
+    dutyUntil.textContent = u.duty_until ? t.until.replace("{t}", UO.clock(u.duty_until)) : "";
+  }
   duty.addEventListener("change", async () => {
-    try { await postJSON("/api/v1/me/duty", { on_duty: duty.checked }); share(duty.checked); } catch (err) { duty.checked = !duty.checked; toast(err.message); }
+    try { showDuty(await postJSON("/api/v1/me/duty", { on_duty: duty.checked })); share(duty.checked); } catch (err) { duty.checked = !duty.checked; toast(err.message); }
   });
-  getJSON("/api/v1/me").then((u) => { duty.checked = u.on_duty; share(u.on_duty); if (u.position) here = u.position; }, () => {});
+  getJSON("/api/v1/me").then((u) => { showDuty(u); share(u.on_duty); if (u.position) here = u.position; }, () => {});
 
   // --- map (Leaflet loaded only when the map is first opened: the first load stays small) ------------------
   let map = null, mapReady = false, layer = null;

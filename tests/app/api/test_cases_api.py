@@ -2,6 +2,7 @@
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -190,6 +191,14 @@ def test_worker_position_and_duty(client, town):
     assert r.status_code == 200 and r.json["position"] == [120.001, 30.002] and r.json["last_seen_at"]
     assert client.post("/api/v1/me/position", json={"lon": 999, "lat": 30}, headers=h).status_code == 400
     assert client.post("/api/v1/me/duty", json={"on_duty": True}, headers=h).json["on_duty"] is True
+    r = client.post("/api/v1/me/duty", json={"on_duty": True, "hours": 4}, headers=h)
+    assert r.json["duty_until"]  # a repeated "on" keeps the shift's end
+    assert client.post("/api/v1/me/duty", json={"on_duty": True, "hours": 99}, headers=h).status_code == 400
+    r = client.post("/api/v1/me/duty", json={"on_duty": False}, headers=h)
+    assert r.json["on_duty"] is False and r.json["duty_until"] is None
+    r = client.post("/api/v1/me/duty", json={"on_duty": True, "hours": 4}, headers=h)
+    ends = datetime.fromisoformat(r.json["duty_until"]) - datetime.now(UTC)
+    assert timedelta(hours=3, minutes=59) < ends <= timedelta(hours=4)
 
 
 def test_reference_endpoints(client, town):

@@ -72,6 +72,27 @@ def test_skills_duty_and_waiting_reason(town):
     assert dsp.auto_dispatch()["assigned"] == 0 and other.status is S.FILED
 
 
+def test_work_goes_to_whoever_is_still_on_shift_to_start_it(app, town):
+    from app.services.users import set_on_duty
+
+    cast, west, east = town
+    now = utcnow()
+    # The owner, idle and 150 m away, goes off duty in 15 seconds: they could not even get there.
+    set_on_duty(west, True, hours=8, at=now - timedelta(hours=7, minutes=59, seconds=45))
+    set_on_duty(east, True, at=now)  # the neighbour's shift has just begun (SHIFT_HOURS)
+    assert east.duty_until == now + timedelta(hours=app.config["SHIFT_HOURS"])
+    db.session.commit()
+    case = filed(cast, WEST_PT)
+    dsp.auto_dispatch(now=now)
+    assert case.assignee_id == east.id
+    later = filed(cast, WEST_PT)
+    set_on_duty(west, True, at=now + timedelta(minutes=1))  # back on duty after the end: a new shift
+    dsp.auto_dispatch(now=now + timedelta(minutes=1))
+    assert later.assignee_id == west.id
+    set_on_duty(west, False)
+    assert west.duty_until is None
+
+
 def test_capacity_is_respected(town):
     cast, west, east = town
     west.capacity, east.capacity = 1, 1
