@@ -9,6 +9,7 @@ worlds. Used by `bench/dispatch_bench.py` and `flask dispatch simulate --seeds N
 from __future__ import annotations
 
 import math
+import multiprocessing
 import statistics
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -39,8 +40,9 @@ def run(city: City, profiles: list[CategoryProfile], seeds: Iterable[int], varia
     """Reports per variant, one per seed, in seed order; `jobs` processes run the days side by side."""
     seeds, variants = list(seeds), list(variants)
     configs = [SimConfig(**{**base, **VARIANTS[v], "seed": s}) for v in variants for s in seeds]
-    if jobs > 1:  # each day is independent and CPU-bound: processes, not threads
-        with ProcessPoolExecutor(jobs) as pool:
+    if jobs > 1:  # each day is independent and CPU-bound: processes, not threads; spawned, not forked, because
+        # the caller may hold threads and connections (the Flask CLI) that a fork would copy half-way
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             reports = list(pool.map(simulate, repeat(city), repeat(profiles), configs, chunksize=4))
     else:
         reports = [simulate(city, profiles, cfg) for cfg in configs]
