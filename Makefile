@@ -20,6 +20,7 @@ demo: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed demo
 	$(BIN)/flask vision demo-setup
+	$(BIN)/flask intel train
 	@if [ -n "$$DISPLAY" ] && command -v xdg-open >/dev/null; then (sleep 8; xdg-open http://127.0.0.1:$(PORT)) & fi
 	DEMO_MODE=1 VISION_RULES=app/data/vision_rules_demo.yaml CAMERA_CHECK_MINUTES=1 $(BIN)/flask serve-all --port $(PORT) \
 		--log-dir instance/logs/$(PORT)

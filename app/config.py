@@ -46,6 +46,7 @@ class Config:
     RATELIMIT_LOGIN_ACCOUNT = _env("RATELIMIT_LOGIN_ACCOUNT", "5 per 5 minutes")
     RATELIMIT_REPORT = _env("RATELIMIT_REPORT", "30 per minute")
     RATELIMIT_CITIZEN = _env("RATELIMIT_CITIZEN", "10 per minute")  # the public form, per IP address
+    RATELIMIT_SUGGEST = _env("RATELIMIT_SUGGEST", "60 per minute")  # category suggestions as one types, per address
     # Per device (a random cookie): tighter than per IP, which many phones share behind carrier NAT.
     RATELIMIT_DEVICE = _env("RATELIMIT_DEVICE", "5 per minute;30 per day")
     RATELIMIT_OPEN311 = _env("RATELIMIT_OPEN311", "60 per minute")  # Open311 POSTs per API key
@@ -96,6 +97,8 @@ class Config:
     SHIFT_HOURS = float(_env("SHIFT_HOURS", "8"))
     WARN_SHARE = float(_env("WARN_SHARE", "0.8"))  # share of the handling limit that triggers a warning
 
+    # Text models (category from a report's words): versions and the `current` pointer, written by `flask intel train`.
+    INTEL_MODEL_DIR = _env("INTEL_MODEL_DIR", str(BASE_DIR / "instance" / "models" / "intel"))
     VISION_WEIGHTS = _env("VISION_WEIGHTS", str(BASE_DIR / "instance" / "models" / "demo.pt"))
     VISION_CLASSMAP = _env("VISION_CLASSMAP", "")  # YAML {model class: category}; empty = names as they are
     VISION_DEVICE = _env("VISION_DEVICE", "cpu")  # or "cuda:0"

@@ -94,6 +94,7 @@ class Field:
 # The fields several endpoints share, defined once so that their bounds cannot drift apart.
 LON = Field("lon", float, True, "longitude (WGS 84)", min=-180, max=180)
 LAT = Field("lat", float, True, "latitude (WGS 84)", min=-90, max=90)
+REPORT_TEXT = Field("text", str, True, "a report's description (category suggestions)", max_length=1000)
 BBOX = Field("bbox", str, description="minLon,minLat,maxLon,maxLat", pattern=BBOX_PATTERN, max_length=120)
 
 

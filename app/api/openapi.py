@@ -16,7 +16,15 @@ from app.api.cases import (
     VERBS,
 )
 from app.api.live import FEED_FIELDS
-from app.api.reference import BBOX_FIELDS, DUTY_FIELDS, KPI_EXPORT_FIELDS, KPI_FIELDS, NEARBY_FIELDS, POSITION_FIELDS
+from app.api.reference import (
+    BBOX_FIELDS,
+    DUTY_FIELDS,
+    KPI_EXPORT_FIELDS,
+    KPI_FIELDS,
+    NEARBY_FIELDS,
+    POSITION_FIELDS,
+    SUGGEST_FIELDS,
+)
 from app.inputs import CASE_REF_PATTERN, Field
 from app.models.types import MAX_ID
 
@@ -120,6 +128,8 @@ def build_spec() -> dict:
                                  "(GeoJSON)")},
         "/me/position": {"post": _op("Report the device's position", body=_schema(POSITION_FIELDS))},
         "/me/duty": {"post": _op("Go on or off duty", body=_schema(DUTY_FIELDS))},
+        "/categories/suggest": {"post": _op("Likeliest categories for a report's words (top 3 with confidence)",
+                                            body=_schema(SUGGEST_FIELDS), secured=False)},
         "/openapi.json": {"get": _op("This document", secured=False)},
         "/events/stream": {"get": {**_op(
             "Live events (text/event-stream): case changes the user may see and their notifications; send "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,12 +11,13 @@ from app.api import bp
 from app.api.cases import ANY_USER, CATEGORY
 from app.api.serializers import category_json, csv_response, me_json, task_json
 from app.auth import roles_required
-from app.extensions import db
-from app.inputs import BBOX, LAT, LON, Field, bbox_arg, parse
+from app.extensions import db, limiter
+from app.inputs import BBOX, LAT, LON, REPORT_TEXT, Field, bbox_arg, parse, payload
 from app.models import Department, Role
-from app.services import catalog, grids, inspector, kpis, users
+from app.services import catalog, grids, inspector, intel, kpis, users
 
 POSITION_FIELDS = [LON, LAT]
+SUGGEST_FIELDS = [REPORT_TEXT]
 DUTY_FIELDS = [Field("on_duty", bool, True),
                Field("hours", float, description="length of the shift going on duty (default SHIFT_HOURS)",
                      min=0.25, max=24)]
@@ -31,6 +32,14 @@ KPI_FIELDS = [Field("from", str, description="ISO date or date-time (local)", ma
 def list_categories():
     """Active categories with their classes and time limits (public)."""
     return jsonify([category_json(c) for c in catalog.list_categories()])
+
+
+@bp.post("/categories/suggest")
+@limiter.limit(lambda: current_app.config["RATELIMIT_SUGGEST"])
+def suggest_categories():
+    """The likeliest categories for a report's words (public): top 3 with confidence, from the current text model."""
+    text = parse(SUGGEST_FIELDS, payload())["text"]
+    return jsonify(intel.suggest_categories(text, str(get_locale() or "zh_CN")))
 
 
 @bp.get("/departments")

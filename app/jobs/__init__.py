@@ -112,6 +112,7 @@ def periodic_jobs() -> list[Periodic]:
         Periodic(tasks.watch_deadlines, queue="dispatch", timeout=120, interval=60),
         Periodic(tasks.assign_checks, queue="dispatch", timeout=120, interval=60),
         Periodic(tasks.learn_outcomes, queue="default", timeout=300, interval=300),
+        Periodic(tasks.retrain_text_model, queue="maintenance", timeout=1800, cron="40 3 * * *"),  # nightly
         Periodic(tasks.anchor_audit_chains, queue="maintenance", timeout=300, interval=600),
         Periodic(tasks.verify_audit_chain, queue="maintenance", timeout=900, cron="17 * * * *"),
     ]

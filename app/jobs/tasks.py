@@ -65,6 +65,15 @@ def learn_outcomes() -> dict:
 
 
 @job
+def retrain_text_model() -> dict:
+    """A new version of the text model from the catalogue and the cases verified since (nightly)."""
+    from app.services import intel
+
+    name, model = intel.train_text_model()
+    return {"version": name, **model.sources}
+
+
+@job
 def make_public_copy(media_id: int) -> str | None:
     """Blur faces and plates into a photo's public copy (CPU-heavy: its own queue, off the request)."""
     return media.make_public_copy(media_id)

@@ -129,3 +129,34 @@ def test_duplicate_suggestion_lets_the_citizen_join_the_existing_case(phone, tow
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
     assert svc.timeline(db.session.get(Case, existing.id))[-1].action.value == "add_evidence"
+
+
+def test_the_description_suggests_categories_as_the_citizen_types(phone, town, app, monkeypatch, tmp_path):
+    from app.services import intel
+
+    monkeypatch.setitem(app.config, "INTEL_MODEL_DIR", str(tmp_path / "intel"))
+    page = phone
+    page.goto("/report")
+    page.fill("textarea[name=description]", "小区门口垃圾桶满了好几天没人收")
+    page.wait_for_timeout(1200)
+    assert page.is_hidden("#text-suggest")  # no model trained yet: nothing to show, nothing broken
+    intel.train_text_model(with_history=False)
+
+    page.fill("textarea[name=description]", "")
+    page.type("textarea[name=description]", "小区门口垃圾桶满了好几天没人收", delay=30)  # as a person types
+    page.wait_for_selector("#text-suggest:not([hidden]) button.chip")
+    chips = page.locator("#text-suggest button.chip")
+    assert 1 <= chips.count() <= 3 and chips.first.inner_text().startswith("垃圾箱满溢")
+    assert all(int(c.rsplit(" ", 1)[1].rstrip("%")) >= 5 for c in chips.all_inner_texts())  # no noise offered
+    assert fits_the_screen(page)
+    page.screenshot(path=str(SHOTS / "report-text-suggestion.png"))
+    chips.first.click()
+    assert page.input_value("select[name=category]") == "bin_overflow"
+    assert chips.first.get_attribute("aria-pressed") == "true"
+
+    page.goto("/report?lang=en")  # English words, English names
+    page.type("textarea[name=description]", "the manhole cover is missing", delay=20)
+    page.wait_for_selector("#text-suggest:not([hidden]) button.chip")
+    first = page.locator("#text-suggest button.chip").first.inner_text()
+    assert first.startswith("Missing or damaged manhole cover"), first
+    assert "sound like" in page.inner_text("#text-suggest")

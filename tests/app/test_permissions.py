@@ -36,6 +36,7 @@ ACCESS = {
     ("GET", "/api/v1/cases/export"): STAFF,
     ("GET", "/api/v1/cases/<id:case_id>/candidates"): STAFF,
     ("GET", "/api/v1/categories"): EVERYONE,
+    ("POST", "/api/v1/categories/suggest"): EVERYONE,
     ("GET", "/api/v1/departments"): SIGNED_IN,
     ("GET", "/api/v1/events/stream"): STAFF | FIELD,  # citizens and system accounts have no live stream
     ("GET", "/api/v1/notifications"): SIGNED_IN,
@@ -78,6 +79,7 @@ ACCESS = {
     ("GET", "/report"): EVERYONE,
     ("POST", "/report"): EVERYONE,
     ("POST", "/report/photo"): EVERYONE,
+    ("POST", "/report/suggest"): EVERYONE,
     ("GET", "/static/<path:filename>"): EVERYONE,
     ("GET", "/track/<token>"): EVERYONE,  # the unguessable token is the permission
     ("POST", "/track/<token>/rate"): EVERYONE,

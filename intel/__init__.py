@@ -1,0 +1,1 @@
+"""Report intelligence: the category from a report's words (pure; no Flask, no database)."""
