@@ -13,6 +13,7 @@ import json
 from functools import lru_cache
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.auth import roles_required
@@ -37,6 +38,7 @@ def app_shell():
     return render_template("field/app.html", settings={
         "position_every_s": cfg["FIELD_POSITION_EVERY_S"], "position_min_move_m": cfg["FIELD_POSITION_MIN_MOVE_M"],
         "arrive_radius_m": cfg["ARRIVE_RADIUS_M"], "max_photo_px": cfg["FIELD_PHOTO_MAX_PX"],
+        "suggest_url": url_for("api.suggest_categories", lang=str(get_locale() or "zh_CN")),
     })
 
 

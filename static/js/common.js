@@ -31,6 +31,32 @@
   /** A calendar date (YYYY-MM-DD) `n` days later (or earlier): date inputs and the API's from/to. */
   const addDays = (d, n) => { const x = new Date(`${d}T00:00:00Z`); x.setUTCDate(x.getUTCDate() + n); return x.toISOString().slice(0, 10); };
 
+  /** Category suggestions from a description as a person types (the text model): `url` is asked after a pause,
+      only the newest answer is drawn — up to three chips in `box`'s `.chips` (hidden when there are none) — and a
+      tap calls `pick(code)` and marks that chip. Offline or failing, nothing shows: it is only a help. */
+  function suggestFromText(textarea, box, url, pick) {
+    let asked = 0, timer = null;
+    const chips = box.querySelector(".chips");
+    textarea.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const mine = ++asked;
+        let data;
+        try { data = await postJSON(url, { text: textarea.value }); } catch (e) { return; }
+        if (mine !== asked) return;  // a late answer to older words
+        chips.innerHTML = data.top.map((g) => `<button type="button" class="chip" data-code="${esc(g.code)}"
+          aria-pressed="false">${esc(g.name)} ${Math.round(g.confidence * 100)}%</button>`).join(" ");
+        box.hidden = !data.top.length;
+      }, 350);
+    });
+    box.addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-code]");
+      if (!b) return;
+      box.querySelectorAll("button[data-code]").forEach((x) => x.setAttribute("aria-pressed", String(x === b)));
+      pick(b.dataset.code);
+    });
+  }
+
   async function request(url, options) {
     const r = await fetch(url, { credentials: "same-origin", ...options,
       headers: { Accept: "application/json", ...(options && options.headers) } });
@@ -148,6 +174,6 @@
     });
   }
 
-  window.UO = { esc, when, clock, relative, today, addDays, getJSON, postJSON, live, vocabulary, tz, kpiText, basemap, baseMap, toMap, fromMap,
+  window.UO = { esc, when, clock, relative, suggestFromText, today, addDays, getJSON, postJSON, live, vocabulary, tz, kpiText, basemap, baseMap, toMap, fromMap,
     bboxOf, geoJSONOptions, wgsToGcj, gcjToWgs, statusColors, OVERDUE_COLOR, drawCases };
 })();

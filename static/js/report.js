@@ -91,27 +91,8 @@
     checkNearby();
   });
   // As the citizen describes the problem, the words suggest categories (the text model, top 3): one tap picks one.
-  // Debounced, and a late answer to older words never replaces a newer one; without a model nothing shows.
-  const textHint = document.getElementById("text-suggest");
-  let typed = 0, timer = null;
-  form.elements.description.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      const mine = ++typed;
-      let data;
-      try { data = await UO.postJSON(opts.suggest, { text: form.elements.description.value }); } catch (e) { return; }
-      if (mine !== typed) return;
-      const chips = textHint.querySelector(".chips");
-      chips.innerHTML = data.top.map((g) => `<button type="button" class="chip" data-code="${UO.esc(g.code)}"
-        aria-pressed="${form.elements.category.value === g.code}">${UO.esc(g.name)} ${Math.round(g.confidence * 100)}%</button>`).join(" ");
-      textHint.hidden = !data.top.length;
-    }, 350);
-  });
-  textHint.addEventListener("click", (e) => {
-    const b = e.target.closest("button[data-code]");
-    if (!b) return;
-    form.elements.category.value = b.dataset.code;
-    textHint.querySelectorAll("button").forEach((x) => x.setAttribute("aria-pressed", String(x === b)));
+  UO.suggestFromText(form.elements.description, document.getElementById("text-suggest"), opts.suggest, (code) => {
+    form.elements.category.value = code;
     checkNearby();
   });
   document.getElementById("nearby").addEventListener("click", (e) => {

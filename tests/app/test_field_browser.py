@@ -121,13 +121,20 @@ def test_a_worker_lands_on_the_app_and_handles_a_task(phone, town):
     page.wait_for_selector(f"li.task[data-id='{case.id}']", state="detached")  # no longer mine to do
 
 
-def test_a_patrol_report_fixed_on_the_spot(phone, town):
+def test_a_patrol_report_fixed_on_the_spot(phone, town, app, monkeypatch, tmp_path):
+    from app.services import intel
+
+    monkeypatch.setitem(app.config, "INTEL_MODEL_DIR", str(tmp_path / "intel"))
+    intel.train_text_model(with_history=False)
     page = phone
     sign_in(page, town.worker)
     page.click("button[data-tab=report]")
     page.set_input_files("input[name=photo]", files=[phone_photo(color=(200, 40, 40))])
     page.wait_for_selector("#patrol-preview:not([hidden])")
-    page.select_option("select[name=category]", "street_drying")
+    page.type("textarea[name=description]", "临街护栏上晾晒被子衣物", delay=20)  # the words suggest the category
+    page.wait_for_selector("#patrol-suggest:not([hidden]) button.chip")
+    page.click("#patrol-suggest button.chip >> nth=0")
+    assert page.input_value("select[name=category]") == "street_drying"
     page.check("input[name=fixed]")
     page.set_input_files("input[name=after]", files=[phone_photo(color=(40, 200, 40))])
     page.screenshot(path=str(SHOTS / "field-patrol.png"))

@@ -296,6 +296,9 @@
       }
     } catch (_) { /* offline: the person picks the category */ }
   });
+  // The words suggest a category too (the same text model as the citizens' form): a tap sets it.
+  UO.suggestFromText(patrol.elements.description, document.getElementById("patrol-suggest"), cfg.suggest_url,
+    (code) => { patrol.elements.category.value = code; });
   patrol.elements.fixed.addEventListener("change", () => {
     document.getElementById("after-shot").hidden = !patrol.elements.fixed.checked;
     patrol.elements.after.required = patrol.elements.fixed.checked;
