@@ -7,7 +7,6 @@ import uuid
 from itertools import groupby
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user
@@ -15,9 +14,9 @@ from flask_login import current_user, login_user
 from app.auth import require_rate_limits, roles_required
 from app.errors import DomainError
 from app.extensions import db, limiter
-from app.inputs import REPORT_TEXT, parse, payload
+from app.inputs import parse
 from app.models import Role
-from app.services import catalog, citizen, intel, media, users
+from app.services import catalog, citizen, media, users
 from app.services.cases import timeline
 from dispatch.lifecycle import CaseStatus
 
@@ -69,17 +68,6 @@ def check_photo():
         return jsonify(citizen.check_photo(upload.read() if upload else b""))
     except DomainError as exc:  # the same body as every JSON error (the page asks for JSON: 413, 429 alike)
         return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
-
-
-@bp.post("/report/suggest")
-@limiter.limit(lambda: current_app.config["RATELIMIT_SUGGEST"])
-def suggest_category():
-    """Categories the description's words point to, as the citizen types (top 3 with confidence)."""
-    try:
-        text = parse([REPORT_TEXT], payload())["text"]
-    except DomainError as exc:  # the same body as every JSON error
-        return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
-    return jsonify(intel.suggest_categories(text, str(get_locale() or "zh_CN")))
 
 
 @bp.post("/report")

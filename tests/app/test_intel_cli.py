@@ -79,9 +79,7 @@ def test_the_suggest_api_answers_in_the_readers_language(app, client, models):
     assert all(g["confidence"] >= intel.SUGGEST_MIN_CONFIDENCE for g in r.json["top"])
     assert client.post("/api/v1/categories/suggest", json={"text": "井"}).json["top"] == []  # too short to tell
     assert client.post("/api/v1/categories/suggest", json={}).status_code == 400
-    for url in ("/api/v1/categories/suggest", "/report/suggest"):  # not an object: a clear 400, not a crash
-        r = client.post(url, json=["井盖丢了"])
-        assert r.status_code == 400 and r.json["error"]["message"]
-    assert client.post("/report/suggest", json={"text": "井盖丢了"}).json["top"][0]["code"] == "manhole_abnormal"
+    r = client.post("/api/v1/categories/suggest", json=["井盖丢了"])  # not an object: a clear 400, not a crash
+    assert r.status_code == 400 and r.json["error"]["message"]
     too_long = client.post("/api/v1/categories/suggest", json={"text": "井" * 1001})
     assert too_long.status_code == 400 and too_long.json["error"]["message"]

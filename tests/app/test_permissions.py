@@ -79,7 +79,6 @@ ACCESS = {
     ("GET", "/report"): EVERYONE,
     ("POST", "/report"): EVERYONE,
     ("POST", "/report/photo"): EVERYONE,
-    ("POST", "/report/suggest"): EVERYONE,
     ("GET", "/static/<path:filename>"): EVERYONE,
     ("GET", "/track/<token>"): EVERYONE,  # the unguessable token is the permission
     ("POST", "/track/<token>/rate"): EVERYONE,
