@@ -119,8 +119,9 @@ class Config:
     CAMERA_CHECK_LOOKS = int(_env("CAMERA_CHECK_LOOKS", "3"))
     CAMERA_CHECK_MINUTES = float(_env("CAMERA_CHECK_MINUTES", "10"))
     CAMERA_CHECK_CATEGORIES = _env("CAMERA_CHECK_CATEGORIES", "")
-    DEDUPE_RADIUS_M = float(_env("DEDUPE_RADIUS_M", "50"))
-    DEDUPE_HOURS = float(_env("DEDUPE_HOURS", "24"))
+    # Two reports are taken for one problem when the duplicate score (intel/duplicates.py) reaches this: cameras
+    # add evidence instead of a new case, and dispatchers and citizens are shown the match.
+    DUPLICATE_THRESHOLD = float(_env("DUPLICATE_THRESHOLD", "0.5"))
     API_PAGE_SIZE_MAX = 500
     EXPORT_MAX_ROWS = int(_env("EXPORT_MAX_ROWS", "50000"))  # rows of a CSV export (built in memory)
 
@@ -149,6 +150,8 @@ def validate(config) -> None:
         raise ConfigError("CAMERA_CHECK_LOOKS must be at least 1 and CAMERA_CHECK_MINUTES positive")
     if not 0 <= config["SHIFT_HOURS"] <= 24:
         raise ConfigError(f"SHIFT_HOURS must be 0..24 (0: shift ends not known): {config['SHIFT_HOURS']}")
+    if not 0 < config["DUPLICATE_THRESHOLD"] < 1:
+        raise ConfigError(f"DUPLICATE_THRESHOLD must be between 0 and 1: {config['DUPLICATE_THRESHOLD']}")
     if config["EXPORT_MAX_ROWS"] < 1:
         raise ConfigError(f"EXPORT_MAX_ROWS must be positive: {config['EXPORT_MAX_ROWS']}")
 

@@ -96,6 +96,9 @@ LON = Field("lon", float, True, "longitude (WGS 84)", min=-180, max=180)
 LAT = Field("lat", float, True, "latitude (WGS 84)", min=-90, max=90)
 REPORT_TEXT = Field("text", str, True, "a report's description (category suggestions)", max_length=1000)
 BBOX = Field("bbox", str, description="minLon,minLat,maxLon,maxLat", pattern=BBOX_PATTERN, max_length=120)
+# A photo's perceptual hash as the photo check answers it (16 hex digits), for "same problem?" before sending.
+PHASH = Field("phash", str, description="perceptual hash of the report's photo, from the photo check",
+              pattern="[0-9a-f]{16}")
 
 
 def optional(field: Field, name: str | None = None) -> Field:

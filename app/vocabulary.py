@@ -59,6 +59,7 @@ ACTION_LABELS: dict[Action, object] = {
     A.ESCALATE: _l("escalate"),
     A.ASSIGN_CHECK: _l("assign the check"),
     A.FIX_ON_SITE: _l("fix on the spot"),
+    A.RECATEGORISE: _l("change the category"),
 }
 
 ROLE_LABELS: dict[Role, object] = {

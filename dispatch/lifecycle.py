@@ -71,6 +71,7 @@ class Action(enum.StrEnum):
     ESCALATE = "escalate"  # overdue: the dispatcher and supervisor are alerted (status unchanged)
     ASSIGN_CHECK = "assign_check"  # the check (核查) of a resolved case given to an inspector (status unchanged)
     FIX_ON_SITE = "fix_on_site"  # 即时处置: the inspector who reported it fixed it there and then
+    RECATEGORISE = "recategorise"  # 改类: the dispatcher corrects the category before anyone is sent
 
 
 class Phase(enum.StrEnum):
@@ -116,6 +117,8 @@ TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus | None] = {
     **{(s, A.ESCALATE): SAME for s in (S.FILED, S.DISPATCHED, S.ACCEPTED, S.HANDLING, S.RESOLVED)},
     (S.RESOLVED, A.ASSIGN_CHECK): SAME,
     (S.VERIFIED, A.FIX_ON_SITE): S.CLOSED,  # an inspector's own report, verified by having seen it
+    # Before dispatch only: once someone is sent, a wrong category goes back by 回退 (return).
+    **{(s, A.RECATEGORISE): SAME for s in (S.REPORTED, S.VERIFIED, S.FILED)},
 }
 # RESUME goes back to wherever the case was suspended from; handled in `next_status`.
 

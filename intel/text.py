@@ -38,6 +38,8 @@ def catalogue_examples(doc: dict) -> list[tuple[str, str]]:
     phrases = doc.get("phrases") or {}
     out = []
     for c in doc.get("categories") or []:
+        if c.get("generic"):  # a catch-all is what is left when nothing fits: never a suggestion
+            continue
         code = str(c["code"])
         p = phrases.get(code) or {}
         texts = [c.get("zh", ""), c.get("en", ""), p.get("definition", ""), *(p.get("zh") or []), *(p.get("en") or [])]

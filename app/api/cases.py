@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from flask import current_app, jsonify, request, send_file
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -21,7 +22,7 @@ from app.models.people import STAFF_ROLES
 from app.models.types import MAX_ID
 from app.services import case_search as search
 from app.services import cases as svc
-from app.services import policy
+from app.services import intel, policy
 from app.services.media import PREVIEW_SIDES, media_path, preview_file
 from app.vocabulary import WAITING_LABELS, label
 from dispatch.lifecycle import Action, CaseStatus
@@ -81,6 +82,9 @@ VERBS: dict[str, Verb] = {
     "resume": Verb(svc.resume_case, A.RESUME, [_note], "resume a suspended case"),
     "void": Verb(svc.void_case, A.VOID, [_short_reason], "作废 void"),
     "merge": Verb(svc.merge_case, A.MERGE, [_into, _note], "merge a duplicate into another case"),
+    "recategorise": Verb(svc.recategorise_case, A.RECATEGORISE,
+                         [Field("category", str, True, "the right category's code", max_length=40), _note],
+                         "改类 change the category before dispatch"),
     "evidence": Verb(svc.add_evidence, A.ADD_EVIDENCE, [_note], "add photos to an open case", photos=True),
 }
 
@@ -129,7 +133,12 @@ def list_cases():
     number = args.get("page", 1)
     size = min(args.get("page_size", 100), current_app.config["API_PAGE_SIZE_MAX"])
     rows, total = search.page(search.filtered(_with_bbox(args), current_user), args.get("sort"), number, size)
-    return jsonify({"type": "FeatureCollection", "features": [case_feature(c) for c in rows],
+    features = [case_feature(c) for c in rows]
+    if current_user.role in STAFF_ROLES:  # the verify queue says which reports' words suggest another category
+        hints = intel.category_hints(rows, str(get_locale() or "zh"))
+        for f in features:
+            f["properties"]["category_hint"] = hints.get(f["id"])
+    return jsonify({"type": "FeatureCollection", "features": features,
                     "total": total, "page": number, "page_size": size})
 
 
@@ -205,6 +214,16 @@ def case_candidates(case_id: int):
     case, picks, users, why = suggest_workers(case_id, current_user, k=k)
     return jsonify({"case": case.number, "candidates": [suggestion_json(p, users[p.worker_id]) for p in picks],
                     "waiting": label(WAITING_LABELS, why) if why and not picks else None})
+
+
+@bp.get("/cases/<id:case_id>/insight")
+@roles_required(*STAFF_ROLES)
+def case_insight(case_id: int):
+    """Before acting: the category the report's words suggest instead (改类), and its possible duplicates."""
+    from app.services import duplicates
+
+    case = svc.visible_case(case_id, current_user)
+    return jsonify(duplicates.insight(case, str(get_locale() or "zh")))
 
 
 @bp.post("/cases/<id:case_id>/<verb>")

@@ -95,6 +95,9 @@ def build_spec() -> dict:
             "The top workers for a filed or dispatched case, with the routing terms that explain each",
             params=[case_id, *_q(CANDIDATE_FIELDS)]),
             "responses": {"200": {"description": "OK"}, "404": _ERR, "409": _ERR, "401": _ERR, "403": _ERR}}},
+        "/cases/{case_id}/insight": {"get": {**_op(
+            "The category the report's words suggest instead (改类) and the open cases it may duplicate",
+            params=[case_id]), "responses": {"200": {"description": "OK"}, "404": _ERR, "401": _ERR, "403": _ERR}}},
         "/media/{media_id}": {"get": _op("A stored photo, or a smaller copy", params=[
             {"name": "media_id", "in": "path", "required": True, "schema": _ID}, *_q(MEDIA_FIELDS)])},
         "/categories": {"get": _op("Case categories with time limits", secured=False)},
@@ -122,7 +125,8 @@ def build_spec() -> dict:
                                                      body={"required": True, "content": {"application/json": {
                                                          "schema": CALIBRATION_SCHEMA}}})},
         "/workers": {"get": _op("Field workers with position, duty and open tasks (GeoJSON)")},
-        "/nearby": {"get": _op("Open cases of a category within 100 m", secured=False, params=_q(NEARBY_FIELDS))},
+        "/nearby": {"get": _op("Open cases that are likely the same problem (duplicate score)", secured=False,
+                               params=_q(NEARBY_FIELDS))},
         "/me": {"get": _op("The signed-in user")},
         "/me/tasks": {"get": _op("My tasks (handle, verify, check), due first, with their stop on today's route "
                                  "(GeoJSON)")},

@@ -12,7 +12,7 @@ from app.api.cases import ANY_USER, CATEGORY
 from app.api.serializers import category_json, csv_response, me_json, task_json
 from app.auth import roles_required
 from app.extensions import db, limiter
-from app.inputs import BBOX, LAT, LON, REPORT_TEXT, Field, bbox_arg, parse, payload
+from app.inputs import BBOX, LAT, LON, PHASH, REPORT_TEXT, Field, bbox_arg, optional, parse, payload
 from app.models import Department, Role
 from app.services import catalog, grids, inspector, intel, kpis, users
 
@@ -22,7 +22,7 @@ DUTY_FIELDS = [Field("on_duty", bool, True),
                Field("hours", float, description="length of the shift going on duty (default SHIFT_HOURS)",
                      min=0.25, max=24)]
 BBOX_FIELDS = [BBOX]
-NEARBY_FIELDS = [CATEGORY, LON, LAT]
+NEARBY_FIELDS = [CATEGORY, LON, LAT, optional(REPORT_TEXT), PHASH]
 KPI_FIELDS = [Field("from", str, description="ISO date or date-time (local)", max_length=40),
               Field("to", str, description="ISO date or date-time (local)", max_length=40),
               Field("group_by", str, choices=tuple(kpis.GROUPS))]
@@ -58,11 +58,12 @@ def list_grids():
 
 @bp.get("/nearby")
 def nearby_cases():
-    """Open cases of a category within 100 m of a point (public: the report form asks before submitting)."""
+    """Open cases that are likely the same problem (public: the report form asks before submitting)."""
     from app.services.citizen import nearby
 
     args = parse(NEARBY_FIELDS, request.args)
-    return jsonify(nearby(args["category"], args["lon"], args["lat"]))
+    return jsonify(nearby(args["category"], args["lon"], args["lat"], words=args.get("text") or "",
+                          phash=args.get("phash")))
 
 
 @bp.get("/grids/lookup")

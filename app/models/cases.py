@@ -171,6 +171,8 @@ class Media(db.Model):
     size: Mapped[int] = mapped_column()
     width: Mapped[int] = mapped_column()
     height: Mapped[int] = mapped_column()
+    # 64-bit perceptual hash (signed, as PostgreSQL stores it) for the duplicate score; None for older photos.
+    phash: Mapped[int | None] = mapped_column(sa.BigInteger)
     kind: Mapped[MediaKind] = mapped_column(enum_column(MediaKind))
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_events.id", ondelete="SET NULL"))

@@ -39,6 +39,8 @@ class Category(db.Model):
     allow_outside_grid: Mapped[bool] = mapped_column(default=False)
     fix_on_site: Mapped[bool] = mapped_column(default=False, server_default=sa.false())  # 即时处置 by an inspector
     active: Mapped[bool] = mapped_column(default=True)
+    # A catch-all (其他): reports filed under it from the API get their category from their words.
+    generic: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Category-specific questions (Open311 attributes): [{code, description, datatype, required, values}]
     attributes: Mapped[list] = mapped_column(sa.JSON, default=list, server_default=sa.text("'[]'"))
     # Every place that shows a category names its class too: one join instead of a query per category.

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import Case, CaseEvent, Department, Role, User
 from app.models.cases import MediaKind, Source
 from app.models.types import MAX_ID, utcnow
-from app.services import audit, points, policy
+from app.services import audit, intel, points, policy
 from app.services.calendar import get_calendar
 from app.services.catalog import get_category
 from app.services.grids import grid_for_point, parse_lonlat, point_value
@@ -219,6 +219,11 @@ def report_case(
     cat = get_category(category_code)
     lon, lat = parse_lonlat(lon, lat)
     description = _text(description, MAX_DESCRIPTION, label=_l("description"))
+    extra = dict(extra or {})
+    if cat.generic and (guess := intel.category_for_generic(description)) is not None:
+        # Filed under the catch-all (Open311 clients often have no better code): the words say which it is.
+        extra["category_from_text"] = {"from": cat.code, "confidence": guess[1], "model": guess[2]}
+        cat = get_category(guess[0])
     address = _text(address, 255, label=_l("address"))
     if priority is not None and priority not in (1, 2, 3, 4):
         raise ValidationError(_l("Priority must be 1 (urgent) to 4 (low)."))
@@ -244,7 +249,7 @@ def report_case(
         client_request_id=client_request_id or None,
         request_scope=request_scope if client_request_id else None,
         camera_id=camera_id,
-        extra=extra or {},
+        extra=extra,
         # Collections start empty and are filled as the case is built: answering with the new case then
         # reads them from memory instead of querying for what this transaction just wrote.
         events=[],
@@ -253,7 +258,9 @@ def report_case(
     media = case.media
     db.session.add(case)
     audit.append_event(case, A.REPORT, actor, None, note=description[:200], media=media, at=at,
-                       data={"source": source.value}, actor_role=None if actor else "citizen")
+                       data={"source": source.value, **({"category_from_text": extra["category_from_text"]}
+                                                         if "category_from_text" in extra else {})},
+                       actor_role=None if actor else "citizen")
     if actor is not None and actor.role in (Role.WORKER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN):
         # An inspector or staff member saw it themselves: it counts as verified (核实) at once.
         case.verified_at = at
@@ -539,6 +546,21 @@ def merge_case(case_id: int, actor: User, *, into: int | str, note: str = "", at
     _apply(case, A.MERGE, actor, at=at, note=_text(note, MAX_NOTE), data={"into": target.number})
     case.merged_into_id = target.id
     _apply(target, A.ADD_EVIDENCE, actor, at=at, data={"merged_case": case.number})
+    return case
+
+
+def recategorise_case(case_id: int, actor: User, *, category: str, note: str = "", at=None) -> Case:
+    """改类: correct the category before dispatch; a filed case's dispatch limit follows the new category."""
+    at = at or utcnow()
+    case = _begin(case_id, actor, A.RECATEGORISE)
+    new = get_category(category)
+    if new.code == case.category_code:
+        raise ValidationError(_l("The case already has this category."))
+    before = case.category_code
+    _apply(case, A.RECATEGORISE, actor, at=at, note=_text(note, MAX_NOTE), data={"from": before, "to": new.code})
+    case.category, case.category_code = new, new.code
+    if case.status is S.FILED:
+        case.dispatch_due_at = _deadline(case, case.filed_at or at, Phase.DISPATCH)
     return case
 
 

@@ -39,6 +39,7 @@ def _category_row(item: dict, classes: set[str], where: str) -> dict:
         "department_type": str(item["department"]),
         "allow_outside_grid": bool(item.get("outside_grid", False)),
         "fix_on_site": bool(item.get("fix_on_site", False)),
+        "generic": bool(item.get("generic", False)),
         "active": True,
         "attributes": list(item.get("attributes") or []),
     }

@@ -6,24 +6,24 @@ import logging
 import secrets
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.inputs import CASE_REF_PATTERN, LAT, LON, Field, optional
 from app.models import Case, Role, User
 from app.models.cases import Source
+from app.models.types import utcnow
 from app.services import cases as svc
 from app.services import points
-from app.services.media import exif_gps, inspect_image, public_url
+from app.services.media import exif_gps, inspect_image, perceptual_hash, public_url
 from app.services.suggest import suggest_category
 from app.vocabulary import STATUS_LABELS, label
-from dispatch.lifecycle import OPEN_VALUES
 
 log = logging.getLogger(__name__)
 MAX_PHOTOS = 3
-NEARBY_M = 100
 # The public form's fields (the category is checked by the case service, which names it in the user's words).
 REPORT_FORM = [
     Field("category", str, max_length=40), optional(LON), optional(LAT),  # no pin: the photo's EXIF GPS
@@ -103,7 +103,7 @@ def check_photo(data: bytes) -> dict:
     inspect_image(data, current_app.config["MAX_IMAGE_PIXELS"])
     found = exif_gps(data)
     return {"gps": {"lon": round(found[0], 7), "lat": round(found[1], 7)} if found else None,
-            "suggestion": suggest_category(data)}
+            "suggestion": suggest_category(data), "phash": f"{perceptual_hash(data) & 0xFFFFFFFFFFFFFFFF:016x}"}
 
 
 def public_photos(case: Case) -> list[dict]:
@@ -123,20 +123,22 @@ def my_reports(user: User) -> dict:
     return {"cases": cases, "balance": points.balance(user), "earned": points.points_by_case(user)}
 
 
-def nearby(category: str, lon, lat, radius_m: float = NEARBY_M) -> list[dict]:
-    """Open cases of the same category within `radius_m` (public facts only), nearest first."""
+def nearby(category: str, lon, lat, *, words: str = "", phash: str | None = None) -> list[dict]:
+    """Open cases that are likely the same problem as the report being written (public facts only), best first.
+
+    The duplicate score weighs place, time, category and, when the form has them, the words and the photo.
+    """
+    from app.services import duplicates
     from app.services.grids import parse_lonlat
 
     lon, lat = parse_lonlat(lon, lat)
-    rows = db.session.execute(text(
-        """
-        SELECT number, status, reported_at,
-               ST_Distance(location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS m
-        FROM cases
-        WHERE category_code = :cat AND status = ANY(:open)
-          AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :r)
-        ORDER BY m LIMIT 5
-        """
-    ), {"lon": lon, "lat": lat, "cat": category, "open": list(OPEN_VALUES), "r": radius_m}).mappings()
-    return [{"number": r["number"], "status": r["status"], "status_label": label(STATUS_LABELS, r["status"]),
-             "distance_m": round(r["m"]), "reported_at": r["reported_at"].isoformat()} for r in rows]
+    signed = None
+    if phash:
+        signed = int(phash, 16)
+        signed = signed - (1 << 64) if signed >= 1 << 63 else signed
+    new = duplicates.sighting(category, lon, lat, utcnow(), words=words, phash=signed)
+    locale = str(get_locale() or "zh")
+    return [{"number": c.number, "category_name": c.category.name(locale), "status": c.status.value,
+             "status_label": label(STATUS_LABELS, c.status),
+             "distance_m": why["distance_m"], "score": why["score"], "reported_at": c.reported_at.isoformat()}
+            for c, why in duplicates.matches(new)]

@@ -34,9 +34,12 @@ def model_dir() -> Path:
 
 def history() -> list[tuple[str, str]]:
     """(description, final category) of filed cases that were real, newest first: what the district taught."""
+    from app.models import Category
+
     rows = db.session.execute(
-        select(Case.description, Case.category_code)
-        .where(Case.filed_at.is_not(None), Case.status.not_in(_NOT_REAL), Case.description != "")
+        select(Case.description, Case.category_code).join(Category)
+        .where(Case.filed_at.is_not(None), Case.status.not_in(_NOT_REAL), Case.description != "",
+               Category.generic.is_(False))
         .order_by(Case.id.desc()).limit(HISTORY_LIMIT)
     ).all()
     return [(d, c) for d, c in rows]
@@ -77,20 +80,90 @@ SUGGEST_MAX_CHARS = 1000  # the description field's length
 SUGGEST_MIN_CONFIDENCE = 0.05  # a form does not offer "违停 3 %": below this a guess is noise to the reader
 
 
-def suggest_categories(text: str, locale: str = "zh", k: int = 3) -> dict:
-    """The `k` likeliest active categories for a report's words, named in the reader's language (for forms
-    as the user types); nothing for text too short to tell, or while no model was trained."""
+def combine(text_top: list[Guess], photo: dict | None) -> list[Guess]:
+    """The words' guesses with the photo's suggestion folded in (noisy-OR on the photo's category).
+
+    The two look at different evidence, so agreement raises the shared category above either alone and a
+    confident photo of a category the words never named still enters the list. Not fitted: there is no set of
+    reports with both words and labelled photos to fit a weighting on yet.
+    """
+    if not photo or not photo.get("code"):
+        return text_top
+    code, p = str(photo["code"]), max(0.0, min(1.0, float(photo.get("confidence") or 0)))
+    scores = {g.category: g.confidence for g in text_top}
+    scores[code] = 1 - (1 - scores.get(code, 0.0)) * (1 - p)
+    return [Guess(c, round(v, 4)) for c, v in sorted(scores.items(), key=lambda kv: -kv[1])]
+
+
+def suggest_categories(text: str, locale: str = "zh", k: int = 3, photo: dict | None = None) -> dict:
+    """The `k` likeliest active categories for a report's words (and the photo's suggestion, when the form has
+    one), named in the reader's language; nothing for text too short to tell, or while no model was trained."""
     from app.models import Category
 
     text = (text or "")[:SUGGEST_MAX_CHARS]
     found = current_model()
     if found is None or len(text.strip()) < 2:
         return {"model": found[0] if found else None, "top": []}
-    names = {c.code: c.name(locale) for c in db.session.scalars(select(Category).where(Category.active.is_(True)))}
-    guesses = [g for g in found[1].top([text], k + 2)[0]
+    names = {c.code: c.name(locale) for c in db.session.scalars(
+        select(Category).where(Category.active.is_(True), Category.generic.is_(False)))}
+    guesses = [g for g in combine(found[1].top([text], k + 2)[0], photo)
                if g.category in names and g.confidence >= SUGGEST_MIN_CONFIDENCE][:k]
     return {"model": found[0], "top": [{"code": g.category, "name": names[g.category], "confidence": g.confidence}
                                        for g in guesses]}
+
+
+HINT_MIN_CONFIDENCE = 0.5  # a dispatcher is told "category may be wrong" only when the words say so clearly
+
+
+def category_hint(case: Case, locale: str = "zh") -> dict | None:
+    """What the report's words suggest instead of its category, when they clearly do (else None)."""
+    return category_hints([case], locale).get(case.id)
+
+
+# Only where the category can still be changed without sending anyone back (改类 before dispatch).
+HINT_STATUSES = (CaseStatus.REPORTED, CaseStatus.VERIFIED, CaseStatus.FILED)
+
+
+def category_hints(cases: list[Case], locale: str = "zh") -> dict[int, dict]:
+    """Case id → what its words suggest instead of its category, for the cases in a list that may be wrong."""
+    from app.models import Category
+
+    found = current_model()
+    todo = [c for c in cases if c.status in HINT_STATUSES and len((c.description or "").strip()) >= 2]
+    if found is None or not todo:
+        return {}
+    names = {c.code: c.name(locale) for c in db.session.scalars(
+        select(Category).where(Category.active.is_(True), Category.generic.is_(False)))}
+    out = {}
+    for case, top in zip(todo, found[1].top([c.description[:SUGGEST_MAX_CHARS] for c in todo], 1), strict=True):
+        best = top[0]
+        if best.category != case.category_code and best.confidence >= HINT_MIN_CONFIDENCE and best.category in names:
+            out[case.id] = {"code": best.category, "name": names[best.category], "confidence": best.confidence}
+    return out
+
+
+def category_for_generic(description: str) -> tuple[str, float, str] | None:
+    """(category, confidence, model) for a report filed under a catch-all, when its words clearly say which."""
+    found = current_model()
+    if found is None or len((description or "").strip()) < 2:
+        return None
+    best = found[1].top([description[:SUGGEST_MAX_CHARS]], 1)[0][0]
+    return (best.category, best.confidence, found[0]) if best.confidence >= HINT_MIN_CONFIDENCE else None
+
+
+def evaluate_duplicates(seeds: list[int], *, threshold: float | None = None, refit: bool = False) -> dict:
+    """The duplicate score measured on generated labelled districts (`intel.dupdata`)."""
+    from intel import dupdata, duplicates
+
+    doc = yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8"))
+    weights = duplicates.DEFAULT
+    if refit:
+        tuning = [p for s in dupdata.TUNING_SEEDS for p in dupdata.pairs(dupdata.generate(doc, s))]
+        weights = duplicates.fit(tuning)
+    threshold = current_app.config["DUPLICATE_THRESHOLD"] if threshold is None else threshold
+    result = dupdata.evaluate(doc, seeds, weights, threshold)
+    return {**result, "weights": {"intercept": weights.intercept,
+                                  "coef": dict(zip(duplicates.FEATURES, weights.coef, strict=True))}}
 
 
 def eval_examples(path: Path = EVAL_FILE) -> list[tuple[str, str]]:

@@ -156,6 +156,15 @@ def exif_gps(data: bytes) -> tuple[float, float] | None:
     return (lon, lat) if -180 <= lon <= 180 and -90 <= lat <= 90 and (lon or lat) else None
 
 
+def perceptual_hash(data: bytes) -> int:
+    """The photo's 64-bit perceptual hash (imagehash's pHash), as a signed integer for a BIGINT column."""
+    import imagehash
+
+    with Image.open(io.BytesIO(data)) as img:
+        value = int(str(imagehash.phash(img)), 16)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
 def store_image(data: bytes, kind: MediaKind, *, uploaded_by: User | None = None) -> Media:
     """Validate, re-encode and stage a photo's private original; returns a pending row.
 
@@ -166,6 +175,7 @@ def store_image(data: bytes, kind: MediaKind, *, uploaded_by: User | None = None
     digest, rel = _stage(original, ext)
     media = Media(
         sha256=digest, path=rel, public_path=None, mime=mime, size=len(original), width=w, height=h, kind=kind,
+        phash=perceptual_hash(original),
         uploaded_by_id=uploaded_by.id if uploaded_by is not None else None,
     )
     db.session.add(media)

@@ -2,8 +2,9 @@
 
 Also each camera's setup for its pipeline, calibration, and the camera layer (GeoJSON with live health).
 
-A confirmed violation near an open case of the same category (within DEDUPE_RADIUS_M metres, reported
-within DEDUPE_HOURS) adds evidence to that case instead of opening a new one. Confident findings are
+A confirmed violation that is likely an open case again (the duplicate score of `app.services.duplicates`: place,
+time, category and the frame's look, at DUPLICATE_THRESHOLD) adds evidence to that case instead of opening a
+new one. Confident findings are
 verified and filed by the automation at once (so dispatch picks them up); the others wait in the 核实
 queue for a person. Evidence (annotated frame and crop) is stored like any photo, with its sha256.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
@@ -135,19 +136,15 @@ def save_calibration(camera_ref: str | int, points) -> float:
     return camera.calibration_rms_m
 
 
-def _nearby_open_case(category: str, lon: float, lat: float, at: datetime) -> Case | None:
-    radius, hours = current_app.config["DEDUPE_RADIUS_M"], current_app.config["DEDUPE_HOURS"]
-    row = db.session.execute(text(
-        """
-        SELECT id FROM cases
-        WHERE category_code = :cat AND status = ANY(:open) AND reported_at >= :since
-          AND ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :r)
-        ORDER BY location::geography <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
-        LIMIT 1
-        """
-    ), {"cat": category, "open": list(OPEN_VALUES), "since": at - timedelta(hours=hours), "lon": lon, "lat": lat,
-        "r": radius}).first()
-    return db.session.get(Case, row[0]) if row else None
+def _same_problem_case(category: str, lon: float, lat: float, at: datetime, frame_jpeg: bytes) -> Case | None:
+    """The open case this finding most likely shows again (duplicate score on place, time, category and the
+    frame's look), or None."""
+    from app.services import duplicates
+    from app.services.media import perceptual_hash
+
+    found = duplicates.matches(duplicates.sighting(category, lon, lat, at, phash=perceptual_hash(frame_jpeg)),
+                               limit=1, same_category=True)
+    return found[0][0] if found else None
 
 
 def record_violation(camera_id: int, found: Found, model_version: str, *, at: datetime | None = None,
@@ -159,7 +156,7 @@ def record_violation(camera_id: int, found: Found, model_version: str, *, at: da
     detector = {"confidence": v.median_conf, "frames": v.frames, "model": model_version, "zone": v.zone,
                 "anchor_px": [round(c, 1) for c in v.anchor], "located_by": found.located_by,
                 "camera": camera.code, "video_ts": round(found.ts, 2)}
-    existing = _nearby_open_case(v.category, found.lon, found.lat, at)
+    existing = _same_problem_case(v.category, found.lon, found.lat, at, found.frame_jpeg)
     if existing is not None:
         if not dry_run:
             svc.add_evidence(existing.id, camera_actor(), photos=[found.frame_jpeg, found.crop_jpeg],

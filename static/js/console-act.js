@@ -17,6 +17,7 @@
     resume: ["resume", [], {}],
     void: ["void", ["reason!"], {}],
     merge: ["merge", ["into!"], {}],
+    recategorise: ["recategorise", ["category!", "note"], {}],
     check_pass: ["check", ["note"], { passed: true }],
     check_fail: ["check", ["note!"], { passed: false }],
   };
@@ -49,6 +50,19 @@
         value="${others.length ? esc(others[0].number) : ""}"></label>`;
   }
 
+  /** 改类: every active category, grouped by class, the case's own left out. */
+  async function categoryField(c, t) {
+    const cats = await getJSON("/api/v1/categories");
+    const groups = new Map();
+    cats.filter((k) => k.code !== c.properties.category).forEach((k) => {
+      if (!groups.has(k.class.name)) groups.set(k.class.name, []);
+      groups.get(k.class.name).push(k);
+    });
+    return `<label>${esc(t.category)} <select name="category" required><option value="">—</option>${[...groups].map(([g, ks]) =>
+      `<optgroup label="${esc(g)}">${ks.map((k) => `<option value="${esc(k.code)}">${esc(k.name)}</option>`).join("")}</optgroup>`).join("")}
+      </select></label>`;
+  }
+
   function field(name, t) {
     const key = name.replace("!", ""), required = name.endsWith("!") ? "required" : "";
     if (key === "priority") {
@@ -75,7 +89,7 @@
       const [verb, fields, fixed] = FORMS[action];
       error.hidden = true;
       const inputs = await Promise.all(fields.map((f) => (f === "assignee" ? assigneeField(c.id, t)
-        : f === "into!" ? mergeField(c, t) : field(f, t))));
+        : f === "into!" ? mergeField(c, t) : f === "category!" ? categoryField(c, t) : field(f, t))));
       form.innerHTML = `${inputs.join("")}<button type="submit">${esc(t.send)}: ${esc(e.target.textContent)}</button>`;
       form.hidden = false;
       form.onchange = (ev) => { if (ev.target.name === "pick_into") form.elements.into.value = ev.target.value; };
@@ -95,5 +109,35 @@
     });
   }
 
-  window.CaseActions = { render };
+  /** What the words and the neighbourhood say about case `c`: a likelier category (改类 in one click) and
+   *  possible duplicates (merge in one click: the newer report goes into the older case). */
+  async function insight(box, c, t, done) {
+    const p = c.properties;
+    let data;
+    try { data = await getJSON(`/api/v1/cases/${c.id}/insight`); } catch (err) { box.innerHTML = ""; return; }
+    const h = data.category_hint, canRecat = p.allowed_actions.includes("recategorise");
+    const pct = (x) => `${Math.round(x * 100)}%`;
+    box.innerHTML = `${h ? `<p class="hint" role="note">⚠ ${esc(t.hint)} <b>${esc(h.name)}</b> (${pct(h.confidence)})
+        ${canRecat ? `<button type="button" data-recat="${esc(h.code)}">${esc(t.recategorise)}</button>` : ""}</p>` : ""}
+      ${data.duplicates.length ? `<h3>${esc(t.dups)}</h3><ul class="dups">${data.duplicates.map((d) =>
+        `<li><a href="#" data-case="${d.id}">${esc(d.number)}</a> ${esc(d.category_name)} · ${esc(vocabulary.status[d.status] || d.status)}
+          · ${d.distance_m} m · ${d.hours} h · ${esc(t.likeness)} ${pct(d.score)}${d.text !== null ? ` · ${esc(t.words)} ${pct(d.text)}` : ""}${d.photo !== null ? ` · ${esc(t.photo)} ${pct(d.photo)}` : ""}
+          <button type="button" data-merge="${d.id}" data-number="${esc(d.number)}" data-older="${new Date(d.reported_at) < new Date(p.reported_at)}">${esc(t.merge)}</button></li>`).join("")}</ul>` : ""}
+      <p class="error" role="alert" hidden></p>`;
+    const error = box.querySelector(".error");
+    box.onclick = async (e) => {
+      const b = e.target.closest("button");
+      if (!b) return;
+      let url, body;
+      if (b.dataset.recat) { url = `/api/v1/cases/${c.id}/recategorise`; body = { category: b.dataset.recat, base_version: p.version }; }
+      else if (b.dataset.older === "true") { url = `/api/v1/cases/${c.id}/merge`; body = { into: b.dataset.number, base_version: p.version }; }
+      else if (b.dataset.merge) { url = `/api/v1/cases/${b.dataset.merge}/merge`; body = { into: p.number }; }
+      else return;
+      b.disabled = true;
+      try { await postJSON(url, { ...body, action_key: newKey() }); done(); }
+      catch (err) { error.textContent = err.message; error.hidden = false; b.disabled = false; }
+    };
+  }
+
+  window.CaseActions = { render, insight };
 })();

@@ -144,7 +144,8 @@
         <button type="button" data-verify="false" class="alt">${esc(t.invalid)}</button></span>` : "";
       return `<li data-id="${f.id}" class="${f.id === shown ? "sel" : ""}"><b>${esc(q.number)}</b> <span class="badge">${esc(q.status_label)}</span>
         ${q.overdue ? `<span class="badge overdue">${esc(t.overdue)}</span>` : ""}
-        ${q.source === "camera" ? `<span class="badge">${esc(vocabulary.source.camera)}</span>` : ""}${verify}<br>
+        ${q.source === "camera" ? `<span class="badge">${esc(vocabulary.source.camera)}</span>` : ""}
+        ${q.category_hint ? `<span class="badge hint" title="${esc(t.hint)} ${esc(q.category_hint.name)}">${esc(t.hint_badge)}: ${esc(q.category_hint.name)}?</span>` : ""}${verify}<br>
         ${esc(q.category_name)} · ${esc(q.grid || "")} ${q.due_at ? `· ${esc(t.due)} ${esc(when(q.due_at))}` : ""}</li>`;
     }).join("");
     if (!listFollowsMap() && el("q").value && fc.features.length === 1) showCase(fc.features[0].id);
@@ -168,10 +169,14 @@
         `<a href="${esc(m.url)}" target="_blank" rel="noopener"><img src="${esc(m.thumb)}" alt="${esc(m.kind)}" loading="lazy"></a>`).join("")}</div>` : ""}
       <p>${[p.assignee ? `${esc(t.assignee)}: <b>${esc(p.assignee.name)}</b>` : "",
         p.due_at ? `${esc(t.due)} <time class="${p.overdue ? "overdue" : ""}" datetime="${esc(p.due_at)}">${esc(when(p.due_at))} (${esc(UO.relative(p.due_at))})</time>` : ""].filter(Boolean).join(" · ")}</p>
-      <section class="case-acts"></section>
+      <section class="case-insight"></section><section class="case-acts"></section>
       <h3>${esc(t.timeline)}</h3><ol>${p.timeline.map((e) =>
         `<li>${esc(when(e.at))} — ${esc(e.action_label)} (${esc(e.actor ? e.actor.name : e.actor_role)}) ${esc(e.note)}</li>`).join("")}</ol>`;
-    if (staff) CaseActions.render(box.querySelector(".case-acts"), c, t, () => { showCase(c.id, { pan: false }); refresh(); });
+    if (staff) {
+      const again = () => { showCase(c.id, { pan: false }); refresh(); };
+      CaseActions.render(box.querySelector(".case-acts"), c, t, again);
+      CaseActions.insight(box.querySelector(".case-insight"), c, t, again);
+    }
     if (!pan) return;
     const panel = box.parentNode;  // scroll the panel (not the page) so the case's top shows
     panel.scrollTop += box.getBoundingClientRect().top - panel.getBoundingClientRect().top - 8;
@@ -245,6 +250,8 @@
   const refresh = () => { loadMap(); loadCases(); if (staff) loadKpis(); };
   document.getElementById("case-detail").addEventListener("click", (e) => {
     if (e.target.closest("button.close")) { e.currentTarget.hidden = true; shown = null; selLayer.clearLayers(); }
+    const a = e.target.closest("a[data-case]");  // a possible duplicate's number opens it
+    if (a) { e.preventDefault(); showCase(a.dataset.case); }
   });
   const CLOSED_WINDOW_DAYS = 90;
   filters.addEventListener("change", (e) => {

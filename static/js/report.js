@@ -30,7 +30,7 @@
     const r = await fetch(`/api/v1/nearby?category=${encodeURIComponent(cat)}&lon=${lon.value}&lat=${lat.value}`);
     const rows = r.ok ? await r.json() : [];
     box.hidden = !rows.length;
-    box.querySelector("ul").innerHTML = rows.map((c) => `<li>${esc(c.number)} · ${esc(c.status_label)} · ${c.distance_m} m
+    box.querySelector("ul").innerHTML = rows.map((c) => `<li>${esc(c.number)} · ${esc(c.category_name)} · ${esc(c.status_label)} · ${c.distance_m} m
       <button type="button" data-join="${esc(c.number)}">${esc(joinLabel)}</button></li>`).join("");
   }
   form.elements.category.addEventListener("change", checkNearby);

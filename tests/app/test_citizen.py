@@ -58,12 +58,19 @@ def test_refusals_are_clear_and_store_nothing(client, town, extra, words):
 
 
 def test_nearby_and_join_an_existing_case(client, town):
-    existing = svc.report_case(town.citizen, category_code="exposed_garbage", lon=120.0051, lat=30.0051)[0]
+    existing = svc.report_case(town.citizen, category_code="exposed_garbage", lon=120.0051, lat=30.0051,
+                               description="路边垃圾散落一地没人扫")[0]
     db.session.commit()
     near = client.get("/api/v1/nearby?category=exposed_garbage&lon=120.005&lat=30.005").json
     assert [c["number"] for c in near] == [existing.number] and near[0]["distance_m"] < 100
-    assert client.get("/api/v1/nearby?category=exposed_garbage&lon=120.008&lat=30.005").json == []
-    assert client.get("/api/v1/nearby?category=banner&lon=120.005&lat=30.005").json == []
+    assert near[0]["category_name"] == "暴露垃圾" and 0.5 <= near[0]["score"] <= 1
+    assert client.get("/api/v1/nearby?category=exposed_garbage&lon=120.008&lat=30.005").json == []  # 290 m
+    banner = client.get("/api/v1/nearby", query_string={"category": "banner", "lon": 120.0046, "lat": 30.0048,
+                                                         "text": "路口挂了一条红色横幅"}).json
+    assert banner == []  # 60 m off, another category in other words
+    same_words = client.get("/api/v1/nearby", query_string={"category": "exposed_garbage", "lon": 120.005,
+                                                             "lat": 30.005, "text": "路边垃圾散落一地"}).json
+    assert same_words[0]["score"] > near[0]["score"]  # the same words make it likelier still
     r = submit(client, join=existing.number, request_id="req-2")
     assert r.status_code == 303 and "/track/" not in r.headers["Location"]  # the reporter's link stays theirs
     assert "已补充到案件" in client.get(r.headers["Location"]).text

@@ -256,3 +256,34 @@ def test_the_dashboard_says_when_there_is_nothing_and_when_it_cannot_load(desk, 
         status=503, content_type="application/json", body='{"error": {"code": "unavailable", "message": "数据库忙"}}'))
     page.goto("/console")
     page.wait_for_selector("#count.error:has-text('加载失败：数据库忙')")
+
+
+def test_the_verify_queue_flags_a_doubtful_category_and_offers_change_and_merge(desk, town, app, tmp_path,
+                                                                                monkeypatch):
+    from app.services import intel
+
+    monkeypatch.setitem(app.config, "INTEL_MODEL_DIR", str(tmp_path / "intel"))
+    intel.train_text_model(with_history=False)
+    first = reported(town, "manhole_abnormal", where=(120.005, 30.005), description="井盖丢了")
+    doubtful = reported(town, "exposed_garbage", where=(120.0051, 30.005), description="路口的井盖不见了，很危险")
+    db.session.commit()
+    page = desk
+    sign_in(page, town.dispatcher)
+    item = page.locator(f"#case-list li[data-id='{doubtful.id}']")
+    assert "类别可能有误: 井盖异常?" in item.inner_text()
+    assert page.locator(f"#case-list li[data-id='{first.id}'] .badge.hint").count() == 0
+    item.click()
+    page.wait_for_selector(".case-insight p.hint")
+    insight = page.inner_text(".case-insight")
+    assert "类别可能有误，描述更像 井盖异常" in insight and "可能重复" in insight and first.number in insight
+    page.screenshot(path=str(SHOTS / "console-insight.png"))
+    page.click(".case-insight button[data-recat]")
+    page.wait_for_selector(f"#case-detail h2:has-text('{doubtful.number} · 井盖异常')")
+    assert page.locator(".case-insight p.hint").count() == 0
+    db.session.expire_all()
+    assert db.session.get(Case, doubtful.id).category_code == "manhole_abnormal"
+    page.click(".case-insight button[data-merge]")  # the newer report goes into the older case
+    page.wait_for_selector("#case-detail .badge:has-text('已合并')")
+    db.session.expire_all()
+    assert db.session.get(Case, doubtful.id).merged_into_id == first.id
+    page.screenshot(path=str(SHOTS / "console-merged.png"))

@@ -83,3 +83,16 @@ def test_the_suggest_api_answers_in_the_readers_language(app, client, models):
     assert r.status_code == 400 and r.json["error"]["message"]
     too_long = client.post("/api/v1/categories/suggest", json={"text": "井" * 1001})
     assert too_long.status_code == 400 and too_long.json["error"]["message"]
+
+
+def test_eval_duplicates_prints_precision_and_recall_beside_the_old_rule(app):
+    r = run(app, "eval-duplicates", "--seeds", "301,302", "--json")
+    report = json.loads(r.output)
+    assert [s["seed"] for s in report["seeds"]] == [301, 302] and report["threshold"] == 0.5
+    links = report["summary"]["links"]
+    assert links["precision"]["min"] <= links["precision"]["mean"] <= links["precision"]["max"]
+    assert links["precision"]["mean"] >= 0.85 and links["recall"]["mean"] >= 0.75
+    assert links["recall"]["mean"] > report["summary"]["old_rule"]["recall"]["mean"]
+    text = run(app, "eval-duplicates", "--seeds", "303", "--threshold", "0.9").output
+    assert "seeds 303" in text and "old rule" in text and "≥ 0.9" in text
+    assert run(app, "eval-duplicates", "--seeds", "x-y").exit_code == 2  # a clear usage error

@@ -39,10 +39,10 @@ def test_discovery_json_and_xml(client, key):
 def test_services_and_definitions(client, key):
     services = client.get(f"{BASE}/services.json").json
     by_code = {s["service_code"]: s for s in services}
-    assert len(services) == 27 and by_code["road_damage"]["metadata"] is True
+    assert len(services) == 28 and by_code["road_damage"]["metadata"] is True
     assert by_code["banner"]["metadata"] is False and by_code["banner"]["group"] == "宣传广告"
     x = ET.fromstring(client.get(f"{BASE}/services.xml").data)
-    assert x.tag == "services" and len(x.findall("service")) == 27
+    assert x.tag == "services" and len(x.findall("service")) == 28
     d = client.get(f"{BASE}/services/road_damage.json").json
     attr = d["attributes"][0]
     assert attr["code"] == "size" and attr["datatype"] == "singlevaluelist" and attr["required"] is True

@@ -35,6 +35,7 @@ ACCESS = {
     ("GET", "/api/v1/cases/map"): STAFF | FIELD,  # the console's map; citizens have their own list
     ("GET", "/api/v1/cases/export"): STAFF,
     ("GET", "/api/v1/cases/<id:case_id>/candidates"): STAFF,
+    ("GET", "/api/v1/cases/<id:case_id>/insight"): STAFF,
     ("GET", "/api/v1/categories"): EVERYONE,
     ("POST", "/api/v1/categories/suggest"): EVERYONE,
     ("GET", "/api/v1/departments"): SIGNED_IN,
@@ -89,7 +90,7 @@ VERB_ACCESS = {
     "verify": {WRK, SYS} | STAFF, "file": STAFF | {SYS}, "dispatch": STAFF | {SYS}, "accept": FIELD,
     "handle": FIELD, "feedback": FIELD, "check": {WRK, SYS} | STAFF, "evaluate": {CIT},  # SYS: AI 核查
     "return": FIELD | STAFF, "request-delay": FIELD, "approve-delay": STAFF, "reject-delay": STAFF,
-    "suspend": STAFF, "resume": STAFF, "void": STAFF, "merge": STAFF,
+    "suspend": STAFF, "resume": STAFF, "void": STAFF, "merge": STAFF, "recategorise": STAFF,
     "evidence": {CIT, WRK, HND, SYS} | STAFF,
 }
 VERB_RULE = ("POST", "/api/v1/cases/<id:case_id>/<verb>")
