@@ -377,7 +377,7 @@ def serve_all(host, port, web_workers, log_dir):
     os.environ["STREAM_PORT"] = str(port + 1)
     procs = {
         "web": [sys.executable, "-m", "gunicorn", "-w", str(web_workers), "-b", f"{host}:{port}",
-                "--access-logfile", "-", "wsgi:app"],
+                "--access-logfile", "-", "wsgi:web()"],
         "stream": stream_server_command(host, port + 1, 64),
         # Blurring photos is CPU work: its own worker, so dispatch rounds never wait behind a queue of photos.
         "worker": flask + ["worker", "--queues", "dispatch,default,maintenance"],

@@ -122,6 +122,17 @@ class Config:
     # Two reports are taken for one problem when the duplicate score (intel/duplicates.py) reaches this: cameras
     # add evidence instead of a new case, and dispatchers and citizens are shown the match.
     DUPLICATE_THRESHOLD = float(_env("DUPLICATE_THRESHOLD", "0.5"))
+    # Updates to citizens who left a contact (app/services/updates.py). Links in messages start with this.
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    SMTP_HOST = _env("SMTP_HOST", "")  # empty: e-mails are only logged
+    SMTP_PORT = int(_env("SMTP_PORT", "25"))
+    SMTP_USER = _env("SMTP_USER", "")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = _env("SMTP_STARTTLS", "0") == "1"
+    SMTP_TIMEOUT_S = float(_env("SMTP_TIMEOUT_S", "10"))  # also the SMS webhook's
+    MAIL_FROM = _env("MAIL_FROM", "智慧城管 <noreply@localhost>")
+    SMS_GATEWAY = _env("SMS_GATEWAY", "log")  # log, webhook or package.module:function(to, text)
+    SMS_WEBHOOK_URL = _env("SMS_WEBHOOK_URL", "")
     API_PAGE_SIZE_MAX = 500
     EXPORT_MAX_ROWS = int(_env("EXPORT_MAX_ROWS", "50000"))  # rows of a CSV export (built in memory)
 
@@ -150,6 +161,17 @@ def validate(config) -> None:
         raise ConfigError("CAMERA_CHECK_LOOKS must be at least 1 and CAMERA_CHECK_MINUTES positive")
     if not 0 <= config["SHIFT_HOURS"] <= 24:
         raise ConfigError(f"SHIFT_HOURS must be 0..24 (0: shift ends not known): {config['SHIFT_HOURS']}")
+    if not re.match(r"^https?://[^/]+", config["PUBLIC_BASE_URL"]):
+        raise ConfigError(f"PUBLIC_BASE_URL must be an http(s) address: {config['PUBLIC_BASE_URL']!r}")
+    from app.services.updates import sms_gateway
+
+    try:
+        sms_gateway(config["SMS_GATEWAY"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if config["SMS_GATEWAY"] == "webhook" and not re.match(r"^https?://[^/]+", config["SMS_WEBHOOK_URL"]):
+        raise ConfigError(f"SMS_GATEWAY=webhook needs SMS_WEBHOOK_URL, an http(s) address: "
+                          f"{config['SMS_WEBHOOK_URL']!r}")
     if not 0 < config["DUPLICATE_THRESHOLD"] < 1:
         raise ConfigError(f"DUPLICATE_THRESHOLD must be between 0 and 1: {config['DUPLICATE_THRESHOLD']}")
     if config["EXPORT_MAX_ROWS"] < 1:

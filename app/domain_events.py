@@ -1,14 +1,13 @@
 """Domain events: what each case verb did, recorded with the change and acted on once it commits.
 
-Every case event row the session inserts becomes a `DomainEvent` (case, action, new status, assignee,
+Every case event row the session inserts becomes a `DomainEvent` (case, event, action, new status, assignee,
 department, grid, checker, actor). When the transaction commits, `follow_up` (1) enqueues the jobs the change
 calls for — a dispatch round for a case waiting to be dispatched, a check (核查) task for a resolved case,
-learning after a check or a rating — whichever view, job or command made the change, and (2) publishes the
-events, with the notifications the transaction wrote and the field workers' new positions or duty: on a Redis
-pub/sub channel for listeners now, and on a bounded Redis stream from which the live stream
-(`app.services.live`) serves and replays them. A rolled-back
-transaction records nothing. When Redis is down the change stands; the sweeper enqueues what the follow-up could
-not.
+learning after a check or a rating, updates to the citizens who follow the case — whichever view, job or
+command made the change, and (2) publishes the events, with the notifications the transaction wrote and the
+field workers' new positions or duty: on a Redis pub/sub channel for listeners now, and on a bounded Redis
+stream from which the live stream (`app.services.live`) serves and replays them. A rolled-back transaction
+records nothing. When Redis is down the change stands; the sweeper enqueues what the follow-up could not.
 """
 
 from __future__ import annotations
@@ -17,12 +16,13 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from app.aftercommit import on_commit
-from app.models import CaseEvent, Notification, User
+from app.models import CaseEvent, Notification, Subscription, User
 from app.models.types import utcnow
+from app.services import updates
 from dispatch.lifecycle import Action, CaseStatus
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class DomainEvent:
     type = "case"  # not a field: what the live stream calls these
 
     case_id: int
+    event_id: int
     number: str
     action: str
     status: str
@@ -54,18 +55,20 @@ class DomainEvent:
     checker_id: int | None
     actor_id: int | None
     at: str
+    followed: bool = False  # a citizen follows the case by e-mail or SMS (app.services.updates)
 
     @classmethod
-    def of(cls, row: CaseEvent) -> DomainEvent:
+    def of(cls, row: CaseEvent, followed: bool = False) -> DomainEvent:
         """The domain event of a case event row just flushed (its case as the event left it)."""
         case = row.case
         # Called in after_flush, while the flush's attribute history is still there.
         replaced = inspect(case).attrs.assignee_id.history.deleted
-        return cls(case_id=case.id, number=case.number, action=row.action.value, status=row.to_status.value,
+        return cls(case_id=case.id, event_id=row.id, number=case.number, action=row.action.value,
+                   status=row.to_status.value,
                    previous_status=row.from_status.value if row.from_status else None,
                    assignee_id=case.assignee_id, previous_assignee_id=replaced[0] if replaced else None,
                    department_id=case.department_id, grid_id=case.grid_id,
-                   checker_id=case.checker_id, actor_id=row.actor_id, at=row.at.isoformat())
+                   checker_id=case.checker_id, actor_id=row.actor_id, at=row.at.isoformat(), followed=followed)
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,21 @@ def _record(session: Session, flush_context) -> None:
         events = session.info[_PENDING] = []
         on_commit(lambda: follow_up(events), session=session)
     # Case events first (a notification is about a change), each kind in the order it was written.
-    for kind, event_type in ((CaseEvent, DomainEvent), (Notification, NotificationEvent)):
-        events.extend(event_type.of(r) for r in sorted((r for r in rows if isinstance(r, kind)), key=lambda r: r.id))
+    changes = sorted((r for r in rows if isinstance(r, CaseEvent)), key=lambda r: r.id)
+    followed = _followed(session, {r.case_id for r in changes if updates.wants_message(r.action)})
+    events.extend(DomainEvent.of(r, r.case_id in followed) for r in changes)
+    events.extend(NotificationEvent.of(r) for r in sorted((r for r in rows if isinstance(r, Notification)),
+                                                          key=lambda r: r.id))
     events.extend(PositionEvent.of(u) for u in sorted(moved, key=lambda u: u.id))
+
+
+def _followed(session: Session, case_ids: set[int]) -> set[int]:
+    """Which of these cases a citizen follows (read inside the flush: after the commit no SQL may run)."""
+    if not case_ids:
+        return set()
+    return set(session.connection().scalars(
+        select(Subscription.case_id).where(Subscription.case_id.in_(case_ids),
+                                           Subscription.unsubscribed_at.is_(None))))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -160,6 +175,9 @@ def follow_up(events: list[Event]) -> None:
         tasks.kick(tasks.assign_checks)
     if any(e.action in _LEARNED for e in changes):
         tasks.kick(tasks.learn_outcomes, queue="default")
+    for e in changes:  # the reporters who left a contact hear about filing, fixing, closing and rework
+        if e.followed and updates.wants_message(e.action):
+            tasks.kick_updates(e.event_id)
     publish(events)
 
 

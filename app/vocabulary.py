@@ -34,6 +34,49 @@ STATUS_LABELS: dict[CaseStatus, object] = {
     S.MERGED: _l("merged"),
 }
 
+# What citizens read: a few plain stages instead of the loop's internal states (已挂账, 已反馈，待核查 mean nothing
+# to them). Several internal states share one stage.
+PUBLIC_STATUS_LABELS: dict[CaseStatus, object] = {
+    S.REPORTED: _l("Received, being looked at"),
+    S.VERIFIED: _l("Confirmed, being scheduled"),
+    S.FILED: _l("Confirmed, being scheduled"),
+    S.DISPATCHED: _l("Someone has been sent"),
+    S.ACCEPTED: _l("Someone has been sent"),
+    S.HANDLING: _l("Being fixed now"),
+    S.RESOLVED: _l("Fixed, being double-checked"),
+    S.CLOSED: _l("Fixed"),
+    S.SUSPENDED: _l("On hold for now"),
+    S.INVALID: _l("Not taken up"),
+    S.VOID: _l("Withdrawn"),
+    S.MERGED: _l("Joined with a report of the same problem"),
+}
+
+# The history on a citizen's tracking page, in their words; internal steps (escalation, check assignment, delay
+# requests) are not shown at all.
+PUBLIC_EVENT_LABELS: dict[Action, object] = {
+    A.REPORT: _l("Your report was received"),
+    A.VERIFY: _l("Confirmed on site or from the photos"),
+    A.INVALIDATE: _l("Looked at and not taken up"),
+    A.FILE: _l("Accepted for handling"),
+    A.DISPATCH: _l("Given to a team to fix"),
+    A.ACCEPT: _l("The team took it on"),
+    A.HANDLE: _l("The team is on site"),
+    A.FEEDBACK: _l("The team says it is fixed"),
+    A.CHECK_PASS: _l("Checked: it is fixed"),
+    A.CHECK_FAIL: _l("Checked: not fixed yet, sent back to the team"),
+    A.EVALUATE: _l("You rated the result"),
+    A.REOPEN: _l("You said it is not fixed: reopened"),
+    A.RETURN: _l("Being given to another team"),
+    A.APPROVE_DELAY: _l("More time was given to fix it"),
+    A.SUSPEND: _l("Put on hold"),
+    A.RESUME: _l("Work resumed"),
+    A.VOID: _l("Withdrawn"),
+    A.MERGE: _l("Joined with a report of the same problem"),
+    A.ADD_EVIDENCE: _l("More photos or details were added"),
+    A.FIX_ON_SITE: _l("Fixed on the spot by an inspector"),
+    A.RECATEGORISE: _l("The kind of problem was corrected"),
+}
+
 ACTION_LABELS: dict[Action, object] = {
     A.REPORT: _l("report"),
     A.VERIFY: _l("verify"),
@@ -154,6 +197,7 @@ def as_json() -> dict:
     """Every label in the current language, keyed by value, and the open/done sets: what pages give their scripts."""
     return {
         "status": {s.value: str(t) for s, t in STATUS_LABELS.items()},
+        "public_status": {s.value: str(t) for s, t in PUBLIC_STATUS_LABELS.items()},
         "action": {a.value: str(t) for a, t in ACTION_LABELS.items()},
         "role": {r.value: str(t) for r, t in ROLE_LABELS.items()},
         "photo": {k.value: str(t) for k, t in PHOTO_LABELS.items()},

@@ -95,6 +95,9 @@ def build_spec() -> dict:
             "The top workers for a filed or dispatched case, with the routing terms that explain each",
             params=[case_id, *_q(CANDIDATE_FIELDS)]),
             "responses": {"200": {"description": "OK"}, "404": _ERR, "409": _ERR, "401": _ERR, "403": _ERR}}},
+        "/public/reports": {"get": _op("Reports of the last month for the public map (category, plain-word stage, "
+                                       "public photo; never descriptions or contacts)", secured=False,
+                                       params=_q(BBOX_FIELDS))},
         "/cases/{case_id}/insight": {"get": {**_op(
             "The category the report's words suggest instead (改类) and the open cases it may duplicate",
             params=[case_id]), "responses": {"200": {"description": "OK"}, "404": _ERR, "401": _ERR, "403": _ERR}}},

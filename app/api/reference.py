@@ -66,6 +66,15 @@ def nearby_cases():
                           phash=args.get("phash")))
 
 
+@bp.get("/public/reports")
+@limiter.limit(lambda: current_app.config["RATELIMIT_SUGGEST"])
+def public_reports():
+    """Reports of the last month for the public map: category, stage in plain words, public photo (public)."""
+    from app.services.citizen import public_reports as reports
+
+    return jsonify(reports(bbox_arg(parse(BBOX_FIELDS, request.args).get("bbox")), str(get_locale() or "zh")))
+
+
 @bp.get("/grids/lookup")
 def lookup_grid():
     """The grid covering lon/lat, or null."""

@@ -8,16 +8,16 @@ from itertools import groupby
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user
 
 from app.auth import require_rate_limits, roles_required
-from app.errors import DomainError
-from app.extensions import db, limiter
+from app.errors import DomainError, NotFound
+from app.extensions import csrf, db, limiter
 from app.inputs import parse
 from app.models import Role
-from app.services import catalog, citizen, media, users
-from app.services.cases import timeline
+from app.services import catalog, citizen, media, updates, users
 from dispatch.lifecycle import CaseStatus
 
 bp = Blueprint("citizen", __name__)
@@ -96,8 +96,22 @@ def report_submit():
 def track(token: str):
     """Status history in plain words; after closure, the satisfaction question."""
     case = citizen.by_token(token)
-    return render_template("citizen/track.html", case=case, events=timeline(case), token=token,
+    return render_template("citizen/track.html", case=case, info=citizen.tracking(case), token=token,
                            photos=citizen.public_photos(case))
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the link in an e-mail (RFC 8058 one-click) posts without a form; the token is the permission
+def unsubscribe(token: str):
+    """Stop the updates about one case: a page with one button (mail scanners follow links, never press)."""
+    if request.method == "POST":
+        sub = updates.unsubscribe(token)
+        db.session.commit()
+    else:
+        sub = updates.by_token(token)
+    if sub is None:
+        raise NotFound(_l("This link is not valid."))
+    return render_template("citizen/unsubscribe.html", sub=sub, token=token, done=sub.unsubscribed_at is not None)
 
 
 @bp.get("/photos/<digest>.jpg")

@@ -70,9 +70,11 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=get_redis())
 
 
-def enqueue(func: Callable, *args, queue: str = "default", timeout: int = DEFAULT_TIMEOUT, **kwargs):
-    """Put `func(*args, **kwargs)` on a named queue with an explicit timeout, retried if its worker dies."""
-    return get_queue(queue).enqueue(func, *args, job_timeout=timeout, retry=Retry(max=RETRIES), **kwargs)
+def enqueue(func: Callable, *args, queue: str = "default", timeout: int = DEFAULT_TIMEOUT, retry: Retry | None = None,
+            **kwargs):
+    """Put `func(*args, **kwargs)` on a named queue with an explicit timeout, retried if its worker dies (or as
+    `retry` says)."""
+    return get_queue(queue).enqueue(func, *args, job_timeout=timeout, retry=retry or Retry(max=RETRIES), **kwargs)
 
 
 class AppWorker(Worker):

@@ -80,6 +80,44 @@ def make_public_copy(media_id: int) -> str | None:
 
 
 @job
+def deliver_updates(event_id: int) -> dict:
+    """Tell the case's subscribers about one committed change (e-mail, SMS); retried while any fails.
+
+    Commits after each message, unlike other jobs: a message that went out stays recorded as sent even when a
+    later one fails and the job is retried, so nobody gets it twice.
+    """
+    from app.extensions import db
+    from app.services import updates
+
+    todo = updates.pending(event_id)
+    db.session.commit()
+    failed = 0
+    for sub in todo:
+        failed += not updates.send(sub, event_id)
+        db.session.commit()
+    if failed:
+        raise RuntimeError(f"{failed} of {len(todo)} updates about event {event_id} not sent; will retry")
+    return {"event": event_id, "sent": len(todo)}
+
+
+# A mail server or SMS gateway that is down for a while: tried again after 30 s, 2 min, 10 min, 30 min, 1 h.
+UPDATE_RETRY_INTERVALS = [30, 120, 600, 1800, 3600]
+
+
+def kick_updates(event_id: int) -> bool:
+    """Enqueue the updates about a committed change (never fails the caller; logged when Redis is down)."""
+    from rq import Retry
+
+    try:
+        enqueue(deliver_updates, event_id, queue="default", timeout=120,
+                retry=Retry(max=len(UPDATE_RETRY_INTERVALS), interval=UPDATE_RETRY_INTERVALS))
+        return True
+    except Exception as exc:  # noqa: BLE001 - the change is committed; an update is not worth failing it
+        log.warning("could not enqueue updates for event %s (%s)", event_id, exc)
+        return False
+
+
+@job
 def sweep() -> dict:
     """Re-enqueue what should have run but did not (e.g. Redis was down when a case was filed)."""
     work = dispatching.pending_work()

@@ -16,8 +16,11 @@ from app.models.people import (
     grid_owners,
     user_skills,
 )
+from app.models.updates import Delivery, Subscription
 
 __all__ = [
+    "Delivery",
+    "Subscription",
     "ApiToken",
     "AuditAnchor",
     "Camera",

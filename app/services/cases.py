@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import Case, CaseEvent, Department, Role, User
 from app.models.cases import MediaKind, Source
 from app.models.types import MAX_ID, utcnow
-from app.services import audit, intel, points, policy
+from app.services import audit, intel, points, policy, updates
 from app.services.calendar import get_calendar
 from app.services.catalog import get_category
 from app.services.grids import grid_for_point, parse_lonlat, point_value
@@ -268,6 +268,8 @@ def report_case(
     if fixed_on_site:
         _fix_on_site(case, actor, after_photos, at)
     db.session.flush()  # one flush for the case, its events and photos: the caller gets ids and hashes
+    if case.reporter_contact:  # a reporter who left an e-mail or phone number hears how it goes
+        updates.subscribe(case, case.reporter_contact)
     return case, True
 
 

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.inputs import CASE_REF_PATTERN, LAT, LON, Field, optional
 from app.models import Case, Role, User
-from app.models.cases import Source
+from app.models.cases import MediaKind, Source
 from app.models.types import utcnow
 from app.services import cases as svc
-from app.services import points
-from app.services.media import exif_gps, inspect_image, perceptual_hash, public_url
-from app.services.suggest import suggest_category
-from app.vocabulary import STATUS_LABELS, label
+from app.services import points, updates
+from app.services.calendar import get_calendar
+from app.services.media import exif_gps, perceptual_hash, photo_preview, public_url
+from app.services.suggest import suggest_for
+from app.vocabulary import PUBLIC_EVENT_LABELS, PUBLIC_STATUS_LABELS, STATUS_LABELS, label
+from dispatch.lifecycle import Action, CaseStatus
 
 log = logging.getLogger(__name__)
 MAX_PHOTOS = 3
@@ -64,6 +68,7 @@ def submit(form: dict, photos: list[bytes], user: User | None = None, *, device:
             raise ValidationError(_l("That case is no longer open; please report a new one."))
         svc.add_evidence(case.id, None, photos=photos, note=(form.get("description") or "")[:1000],
                          data={"joined_by_citizen": True, **({"citizen_id": reporter.id} if reporter else {})})
+        updates.subscribe(case, form.get("contact"))  # "same problem": they follow that case from now on
         return case, JOINED
     lon, lat = form.get("lon"), form.get("lat")
     if lon is None or lat is None:  # no pin: the photo's own GPS, when it has one
@@ -100,10 +105,10 @@ def rate(token: str, rating, comment: str = "") -> Case:
 
 def check_photo(data: bytes) -> dict:
     """The form's first look at a photo: refused as on submit, else where it was taken and what it shows."""
-    inspect_image(data, current_app.config["MAX_IMAGE_PIXELS"])
+    preview = photo_preview(data, current_app.config["MAX_IMAGE_PIXELS"])  # decoded once, at reduced scale
     found = exif_gps(data)
     return {"gps": {"lon": round(found[0], 7), "lat": round(found[1], 7)} if found else None,
-            "suggestion": suggest_category(data), "phash": f"{perceptual_hash(data) & 0xFFFFFFFFFFFFFFFF:016x}"}
+            "suggestion": suggest_for(preview), "phash": f"{perceptual_hash(preview) & 0xFFFFFFFFFFFFFFFF:016x}"}
 
 
 def public_photos(case: Case) -> list[dict]:
@@ -142,3 +147,66 @@ def nearby(category: str, lon, lat, *, words: str = "", phash: str | None = None
              "status_label": label(STATUS_LABELS, c.status),
              "distance_m": why["distance_m"], "score": why["score"], "reported_at": c.reported_at.isoformat()}
             for c, why in duplicates.matches(new)]
+
+
+# --- the tracking page and the public map, in citizens' words ----------------------------------------------
+
+PUBLIC_MAP_DAYS = 30  # the front page's map shows reports of the last month
+PUBLIC_MAP_LIMIT = 300
+_NOT_PUBLIC = (CaseStatus.INVALID, CaseStatus.VOID, CaseStatus.MERGED)
+
+
+def expected_finish(case: Case) -> tuple[datetime | None, bool]:
+    """(when the problem should be fixed, whether that is an estimate), or (None, False) when nothing is due.
+
+    While someone is sent it is the handling deadline; before that, the dispatch deadline (or now) plus the
+    category's handling time on the district's calendar — an estimate.
+    """
+    if case.status is CaseStatus.CLOSED:
+        return case.closed_at, False
+    if case.status is CaseStatus.RESOLVED:
+        return case.resolved_at, False
+    if case.handle_due_at is not None and case.status.is_open and case.status is not CaseStatus.SUSPENDED:
+        return case.handle_due_at, False
+    if case.status in (CaseStatus.REPORTED, CaseStatus.VERIFIED, CaseStatus.FILED):
+        cat = case.category
+        start = max(case.dispatch_due_at or utcnow(), utcnow())
+        return get_calendar().add(start, cat.handle_minutes, cat.time_basis), True
+    return None, False
+
+
+def tracking(case: Case) -> dict:
+    """What the reporter's private page shows: the stage in plain words, where, when it should be fixed, what
+    the team said, and the history without the internal steps."""
+    events = [e for e in svc.timeline(case) if e.action in PUBLIC_EVENT_LABELS]
+    note = next((e for e in reversed(events) if e.action in (Action.FEEDBACK, Action.FIX_ON_SITE,
+                                                              Action.INVALIDATE, Action.VOID) and e.note), None)
+    finish, estimate = expected_finish(case)
+    return {
+        "stage": label(PUBLIC_STATUS_LABELS, case.status),
+        "events": [{"at": e.at, "text": label(PUBLIC_EVENT_LABELS, e.action)} for e in events],
+        "note": {"text": note.note, "reason": note.action in (Action.INVALIDATE, Action.VOID)} if note else None,
+        "finish": finish, "estimate": estimate, "lonlat": [round(case.lon, 6), round(case.lat, 6)],
+        "merged_into": case.merged_into.number if case.merged_into else None,
+    }
+
+
+def public_reports(bbox: tuple[float, float, float, float] | None, locale: str) -> dict:
+    """Recent reports for the public map as GeoJSON: category, stage, date and public photo copies only — never
+    the description, the reporter or a contact."""
+    since = utcnow() - timedelta(days=PUBLIC_MAP_DAYS)
+    q = (select(Case).where(Case.reported_at >= since, Case.status.not_in(_NOT_PUBLIC))
+         .options(selectinload(Case.media)).order_by(Case.reported_at.desc()).limit(PUBLIC_MAP_LIMIT))
+    if bbox is not None:
+        q = q.where(func.ST_Intersects(Case.location, func.ST_MakeEnvelope(*bbox, 4326)))
+    features = []
+    for case in db.session.scalars(q):
+        photo = next((public_url(m) for m in case.media if m.kind is MediaKind.EVIDENCE and m.public_path), None)
+        features.append({"type": "Feature", "id": case.number,
+                         "geometry": {"type": "Point", "coordinates": [round(case.lon, 6), round(case.lat, 6)]},
+                         "properties": {"number": case.number, "category": case.category.name(locale),
+                                        "status": case.status.value,
+                                        "stage": label(PUBLIC_STATUS_LABELS, case.status),
+                                        "done": case.status is CaseStatus.CLOSED,
+                                        "reported_at": case.reported_at.isoformat(), "photo": photo}})
+    return {"type": "FeatureCollection", "features": features, "days": PUBLIC_MAP_DAYS}

@@ -18,9 +18,10 @@ CONSOLE_ROLES = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.WORKER, Role
 
 @bp.get("/")
 def index():
-    """Send people to the page for their role."""
+    """The public front door (随手拍 and the map of recent reports) for visitors; people signed in go to the page
+    for their role."""
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
+        return render_template("citizen/home.html")
     return redirect(url_for(home_endpoint(current_user)))
 
 

@@ -23,11 +23,16 @@
   } else if (!lat.value) { set(pin.getLatLng()); }
 
   const esc = UO.esc;
+  let photoHash = "";  // the first photo's perceptual hash (from the photo check): "same problem?" weighs it
   async function checkNearby() {
     const box = document.getElementById("nearby");
     const cat = form.elements.category.value;
     if (!cat || !lat.value) { box.hidden = true; return; }
-    const r = await fetch(`/api/v1/nearby?category=${encodeURIComponent(cat)}&lon=${lon.value}&lat=${lat.value}`);
+    const q = new URLSearchParams({ category: cat, lon: lon.value, lat: lat.value });
+    const words = form.elements.description.value.trim().slice(0, 1000);
+    if (words) q.set("text", words);
+    if (photoHash) q.set("phash", photoHash);
+    const r = await fetch(`/api/v1/nearby?${q}`);
     const rows = r.ok ? await r.json() : [];
     box.hidden = !rows.length;
     box.querySelector("ul").innerHTML = rows.map((c) => `<li>${esc(c.number)} · ${esc(c.category_name)} · ${esc(c.status_label)} · ${c.distance_m} m
@@ -58,6 +63,7 @@
 
   // The first photo is checked at once: a clear error now beats one after the whole form is sent.
   const photoError = document.getElementById("photo-error");
+  const checking = document.getElementById("photo-checking");
   const hint = document.getElementById("suggestion");
   const showError = (msg) => { photoError.textContent = msg || ""; photoError.hidden = !msg; };
   form.elements.photos.addEventListener("change", async () => {
@@ -68,17 +74,20 @@
     const body = new FormData();
     body.append("photo", files[0]);
     let r;
+    checking.hidden = false;  // a big photo on a slow line takes a while to go up: say that something happens
     try {
       r = await fetch(opts.check, { method: "POST", body, headers: { Accept: "application/json",
         "X-CSRFToken": document.querySelector("meta[name=csrf-token]").content } });
-    } catch (e) { return; }  // offline: the server checks again on submit
+    } catch (e) { return; } finally { checking.hidden = true; }  // offline: the server checks again on submit
     const data = await r.json().catch(() => ({}));
     if (!r.ok) { showError((data.error && data.error.message) || r.statusText); return; }
+    photoHash = data.phash || "";
     if (data.gps && !pinMovedByHand) {
       const ll = UO.toMap(data.gps.lon, data.gps.lat);  // EXIF GPS is WGS-84
       pin.setLatLng(ll); map.setView(ll, 17); set(ll);
       document.getElementById("gps-note").hidden = false;
     }
+    if (!data.gps || pinMovedByHand) checkNearby();  // else moving the pin to the photo's GPS asks again
     if (data.suggestion) {
       hint.querySelector("b").textContent = `${data.suggestion.name} (${Math.round(data.suggestion.confidence * 100)}%)`;
       hint.dataset.code = data.suggestion.code;

@@ -34,7 +34,7 @@ def test_report_then_track(client, town):
     case = db.session.scalars(db.select(Case)).one()
     assert case.source.value == "citizen" and case.reporter_id is None and case.reporter_contact == "13900000000"
     page = client.get(r.headers["Location"])
-    assert page.status_code == 200 and case.number in page.text and "已上报" in page.text
+    assert page.status_code == 200 and case.number in page.text and "已收到，正在核实" in page.text
     assert "13900000000" not in page.text  # the contact is never shown publicly
     again = submit(client)  # the same request id: a retry, not a second case
     assert again.headers["Location"] == r.headers["Location"]
@@ -170,6 +170,10 @@ def test_photo_check_suggests_the_category_the_detector_sees(client, town, app, 
 
     monkeypatch.setitem(app.config, "VISION_WEIGHTS", str(tiny_weights))
     monkeypatch.setitem(app.config, "VISION_IMGSZ", 160)  # the size the tiny model was trained at
+    from app.services import suggest
+
+    with app.app_context():
+        suggest.warm_up(wait=True)  # as the web server does when it starts
     img = background(160, 160, random.Random(5))
     draw(img, "banner", 80, 90, 45)  # the tiny model's "banner" is a wide orange bar
     ok, buf = cv2.imencode(".png", img)  # lossless: the ten-epoch test model is fragile to JPEG artefacts
@@ -318,3 +322,70 @@ def test_times_are_shown_in_local_time(client, town):
     local = verified + timedelta(hours=8)
     assert local.strftime("%Y-%m-%d 01:30") in page and f'datetime="{verified.isoformat()}"' in page
     assert verified.strftime("%Y-%m-%d %H:%M") not in page
+
+
+def test_the_front_door_is_for_reporting_and_sends_people_signed_in_to_their_page(client, app, town):
+    page = client.get("/")
+    assert page.status_code == 200 and 'href="/report"' in page.text and "public-map" in page.text
+    assert 'href="/login"' in page.text and "随手拍" in page.text  # signing in is a link, not the front door
+    from tests.app.test_auth import login
+
+    login(client, town.dispatcher.username)
+    assert client.get("/").status_code == 302
+
+
+def test_public_reports_show_stage_and_public_photos_never_words_or_contacts(client, town):
+    from tests.conftest import run_jobs
+    from tests.factories import jpeg
+
+    shown = svc.report_case(None, category_code="exposed_garbage", lon=120.005, lat=30.005,
+                            description="张三家门口", reporter_contact="13900000000", photos=[jpeg()])[0]
+    invalid = svc.report_case(town.citizen, category_code="banner", lon=120.006, lat=30.006)[0]
+    svc.verify_case(invalid.id, town.dispatcher, valid=False, note="不是问题")
+    far = svc.report_case(town.citizen, category_code="banner", lon=120.015, lat=30.005)[0]
+    db.session.commit()
+    body = client.get("/api/v1/public/reports?bbox=120.0,30.0,120.01,30.01").json
+    assert [f["id"] for f in body["features"]] == [shown.number] and body["days"] == 30
+    props = body["features"][0]["properties"]
+    assert props["stage"] == "已收到，正在核实" and props["category"] == "暴露垃圾" and props["photo"] is None
+    assert set(props) == {"number", "category", "status", "stage", "done", "reported_at", "photo"}
+    run_jobs("media")  # once the blurred copy exists, it is the one shown
+    props = client.get("/api/v1/public/reports").json["features"]
+    assert {f["id"] for f in props} == {shown.number, far.number}
+    photo = next(f for f in props if f["id"] == shown.number)["properties"]["photo"]
+    assert photo.startswith("/photos/") and client.get(photo).status_code == 200
+    assert "张三" not in client.get("/api/v1/public/reports").text
+    assert client.get("/api/v1/public/reports?bbox=1,2,3").status_code == 400
+
+
+def test_tracking_shows_an_estimate_before_dispatch_and_the_deadline_after(client, town):
+    r = submit(client, address="人民路12号")
+    page = client.get(r.headers["Location"]).text
+    assert "预计解决时间（估计）" in page and "人民路12号" in page and "已收到，正在核实" in page
+    case = db.session.scalars(db.select(Case)).one()
+    advance(town, case, "dispatched")
+    db.session.commit()
+    page = client.get(r.headers["Location"]).text
+    assert "计划解决时间" in page and "已派人处理" in page and "您的上报已收到" in page
+    assert "派遣" not in page  # the internal word for it
+
+
+def test_the_photo_check_never_waits_for_the_detector_to_load(app, client, town, monkeypatch, tiny_weights):
+    import time
+
+    from app.services import suggest
+    from tests.app.test_citizen_browser import banner_photo
+
+    monkeypatch.setitem(app.config, "VISION_WEIGHTS", str(tiny_weights))
+    monkeypatch.setitem(app.config, "VISION_IMGSZ", 160)
+    monkeypatch.setattr(suggest, "_cache", {})
+    monkeypatch.setattr(suggest, "_loading", {})
+    photo = banner_photo(gps=(30.005, 120.015))
+    t = time.perf_counter()
+    first = client.post("/report/photo", data={"photo": (io.BytesIO(photo), "p.png")}).json
+    assert first["suggestion"] is None and first["gps"] == {"lon": 120.015, "lat": 30.005}  # answered at once …
+    assert len(first["phash"]) == 16 and time.perf_counter() - t < 5
+    with app.app_context():
+        suggest.warm_up(wait=True)  # … while the detector loads in the background
+    later = client.post("/report/photo", data={"photo": (io.BytesIO(photo), "p.png")}).json
+    assert later["suggestion"]["code"] == "banner" and later["phash"] == first["phash"]

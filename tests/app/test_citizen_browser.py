@@ -38,8 +38,11 @@ def fits_the_screen(page) -> bool:
 
 
 def test_report_with_photo_pin_and_suggestion_then_track_and_rate(phone, town, app, monkeypatch, tiny_weights):
+    from app.services import suggest
+
     monkeypatch.setitem(app.config, "VISION_WEIGHTS", str(tiny_weights))
     monkeypatch.setitem(app.config, "VISION_IMGSZ", 160)
+    suggest.warm_up(wait=True)  # as the web server does when it starts (wsgi.web)
     page = phone
     page.goto("/report")
     assert "随手拍" in page.title() or "上报问题" in page.inner_text("h1")
@@ -53,10 +56,16 @@ def test_report_with_photo_pin_and_suggestion_then_track_and_rate(phone, town, a
     page.wait_for_selector("#photo-error:not([hidden])")
     assert "图片" in page.inner_text("#photo-error")
 
-    # A real photo: its GPS moves the pin to the east grid, and the detector suggests a category.
+    # A real photo on a slow line: the form says it is checking; then its GPS moves the pin to the east grid, and
+    # the detector suggests a category.
+    page.route("**/report/photo", lambda route: (page.wait_for_timeout(600), route.continue_()))
     page.set_input_files("input[name=photos]", files=[{"name": "p.png", "mimeType": "image/png",
                                                        "buffer": banner_photo(gps=(30.005, 120.015))}])
+    page.wait_for_selector("#photo-checking:not([hidden])")
+    assert "正在检查照片" in page.inner_text("#photo-checking")
     page.wait_for_selector("#suggestion:not([hidden])")
+    assert page.is_hidden("#photo-checking")
+    page.unroute("**/report/photo")
     assert page.is_hidden("#photo-error") and page.is_visible("#gps-note")
     assert pin(page) == pytest.approx((120.015, 30.005), abs=1e-6)
     assert "横幅" in page.inner_text("#suggestion")
@@ -77,7 +86,8 @@ def test_report_with_photo_pin_and_suggestion_then_track_and_rate(phone, town, a
     page.click("button[type=submit]")
     page.wait_for_url("**/track/**")
     case = db.session.scalars(db.select(Case)).one()
-    assert case.number in page.inner_text("h1") and "感谢" in page.inner_text(".flash")
+    assert case.number in page.inner_text(".facts") and "感谢" in page.inner_text(".flash")
+    assert "横幅" in page.inner_text("h1") and "已收到" in page.inner_text(".stage")
     assert case.category_code == "banner" and case.grid.code == "330100001001002"
     assert "正在处理照片" in page.inner_text(".photos")  # blurring runs in the background …
     page.screenshot(path=str(SHOTS / "track-photo-pending.png"))
@@ -160,3 +170,68 @@ def test_the_description_suggests_categories_as_the_citizen_types(phone, town, a
     first = page.locator("#text-suggest button.chip").first.inner_text()
     assert first.startswith("Missing or damaged manhole cover"), first
     assert "sound like" in page.inner_text("#text-suggest")
+
+
+def test_the_front_door_shows_the_report_button_and_recent_reports_nearby(phone, town, app, monkeypatch):
+    from tests.factories import jpeg
+
+    monkeypatch.setitem(app.config, "SUGGEST_CATEGORY", False)
+    fixed = svc.report_case(town.citizen, category_code="exposed_garbage", lon=120.0052, lat=30.0051,
+                            description="私人描述不公开", reporter_contact="13900000000", photos=[jpeg()])[0]
+    advance(town, fixed, "closed")
+    svc.report_case(town.citizen, category_code="banner", lon=120.0048, lat=30.0049)
+    db.session.commit()
+    run_jobs("media")  # the public, blurred copy of the photo
+    page = phone
+    page.goto("/")
+    assert "随手拍" in page.inner_text(".hero") and page.is_visible("a.button.big")
+    assert page.locator(".topbar a:has-text('登录')").count() == 1  # the login is a link, not the page
+    page.wait_for_selector("#recent li")
+    items = page.inner_text("#recent")
+    assert "横幅" in items and "已收到" in items and "暴露垃圾" in items and "已解决" in items
+    assert "私人描述" not in page.content() and "13900000000" not in page.content()
+    page.wait_for_selector(".leaflet-interactive")
+    assert page.locator("path.leaflet-interactive").count() == 2 and fits_the_screen(page)
+    page.screenshot(path=str(SHOTS / "front-door-zh.png"))
+    page.locator("path.leaflet-interactive").first.click(force=True)
+    page.wait_for_selector(".pub-pop")
+    page.screenshot(path=str(SHOTS / "front-door-popup.png"))
+    page.click("a.button.big")
+    page.wait_for_url("**/report")
+
+    page.goto("/lang/en")
+    page.goto("/")
+    page.wait_for_selector("#recent li")
+    assert "Snap and report" in page.inner_text(".hero") and "Fixed" in page.inner_text("#recent")
+    page.screenshot(path=str(SHOTS / "front-door-en.png"))
+
+
+def test_the_front_door_says_when_there_is_nothing_and_when_the_map_fails(phone, town, app):
+    page = phone
+    page.route("**/api/v1/public/reports*", lambda route: route.fulfill(status=503, body="{}"))
+    page.goto("/")
+    page.wait_for_selector("#map-error:not([hidden])")
+    assert "仍可上报" in page.inner_text("#map-error") and page.is_visible("a.button.big")
+    page.unroute("**/api/v1/public/reports*")
+    page.reload()
+    page.wait_for_selector("#recent-empty:not([hidden])")
+    assert "没有上报" in page.inner_text("#recent-empty")
+
+
+def test_the_tracking_page_speaks_plainly_with_map_finish_time_and_the_teams_note(phone, town, app):
+    case = svc.report_case(None, category_code="exposed_garbage", lon=120.005, lat=30.005,
+                           address="人民路12号")[0]
+    case.tracking_token = "plain-words-token-0000000000000000000000"
+    advance(town, case, "handling")
+    svc.feedback_case(case.id, town.worker, note="已清理干净，并提醒商户", photos=[jpeg_with_exif(gps=None)])
+    db.session.commit()
+    page = phone
+    page.goto(f"/track/{case.tracking_token}")
+    text = page.inner_text(".track")
+    assert "已处理，待复查" in page.inner_text(".stage") and "人民路12号" in text
+    assert "已清理干净，并提醒商户" in page.inner_text(".team-note")
+    assert "已反馈" not in text and "核查" not in text  # the internal words stay inside
+    assert "UTC" not in text and "+00:00" not in text
+    page.wait_for_selector("#track-map .leaflet-marker-icon")
+    assert fits_the_screen(page)
+    page.screenshot(path=str(SHOTS / "track-plain.png"), full_page=True)

@@ -14,6 +14,11 @@ from app.config import ConfigError, TestConfig
     ({"MAP_MAX_ZOOM": 30}, "MAP_MAX_ZOOM"),
     ({"EXPORT_MAX_ROWS": 0}, "EXPORT_MAX_ROWS"),
     ({"SHIFT_HOURS": -1}, "SHIFT_HOURS"),
+    ({"DUPLICATE_THRESHOLD": 1.5}, "DUPLICATE_THRESHOLD"),
+    ({"PUBLIC_BASE_URL": "example.com"}, "PUBLIC_BASE_URL"),
+    ({"SMS_GATEWAY": "carrier-pigeon"}, "SMS_GATEWAY"),
+    ({"SMS_GATEWAY": "no.such.module:send"}, "SMS_GATEWAY"),
+    ({"SMS_GATEWAY": "webhook", "SMS_WEBHOOK_URL": ""}, "SMS_WEBHOOK_URL"),
 ])
 def test_bad_settings_fail_at_start(override, word):
     with pytest.raises(ConfigError, match=word):

@@ -24,7 +24,7 @@ FIELD = {WRK, HND}
 
 # (method, rule) → roles that get through. Public pages and documents are open to everyone.
 ACCESS = {
-    ("GET", "/"): SIGNED_IN,  # anonymous visitors are sent to sign in
+    ("GET", "/"): EVERYONE,  # the front door for visitors; people signed in are sent to their page
     ("GET", "/api/v1/cameras"): STAFF,
     ("GET", "/api/v1/cameras/<code>"): STAFF,
     ("GET", "/api/v1/cameras/<code>/snapshot"): STAFF,
@@ -38,6 +38,7 @@ ACCESS = {
     ("GET", "/api/v1/cases/<id:case_id>/insight"): STAFF,
     ("GET", "/api/v1/categories"): EVERYONE,
     ("POST", "/api/v1/categories/suggest"): EVERYONE,
+    ("GET", "/api/v1/public/reports"): EVERYONE,
     ("GET", "/api/v1/departments"): SIGNED_IN,
     ("GET", "/api/v1/events/stream"): STAFF | FIELD,  # citizens and system accounts have no live stream
     ("GET", "/api/v1/notifications"): SIGNED_IN,
@@ -82,6 +83,8 @@ ACCESS = {
     ("POST", "/report/photo"): EVERYONE,
     ("GET", "/static/<path:filename>"): EVERYONE,
     ("GET", "/track/<token>"): EVERYONE,  # the unguessable token is the permission
+    ("GET", "/unsubscribe/<token>"): EVERYONE,  # so is the opt-out link's
+    ("POST", "/unsubscribe/<token>"): EVERYONE,
     ("POST", "/track/<token>/rate"): EVERYONE,
 }
 # POST /api/v1/cases/<id>/<verb>: roles that may perform each verb at all (the relation to the case is
