@@ -17,7 +17,9 @@ from app.models import Department, Role
 from app.services import catalog, grids, inspector, intel, kpis, users
 
 POSITION_FIELDS = [LON, LAT]
-SUGGEST_FIELDS = [REPORT_TEXT]
+SUGGEST_FIELDS = [REPORT_TEXT,
+                  Field("photo_category", str, description="the photo check's suggestion, folded in", max_length=48),
+                  Field("photo_confidence", float, description="its confidence", min=0, max=1)]
 DUTY_FIELDS = [Field("on_duty", bool, True),
                Field("hours", float, description="length of the shift going on duty (default SHIFT_HOURS)",
                      min=0.25, max=24)]
@@ -37,9 +39,12 @@ def list_categories():
 @bp.post("/categories/suggest")
 @limiter.limit(lambda: current_app.config["RATELIMIT_SUGGEST"])
 def suggest_categories():
-    """The likeliest categories for a report's words (public): top 3 with confidence, from the current text model."""
-    text = parse(SUGGEST_FIELDS, payload())["text"]
-    return jsonify(intel.suggest_categories(text, str(get_locale() or "zh_CN")))
+    """The likeliest categories for a report's words (public): top 3 with confidence, from the current text model,
+    with the photo's suggestion folded in when the form has one."""
+    args = parse(SUGGEST_FIELDS, payload())
+    photo = {"code": args["photo_category"], "confidence": args.get("photo_confidence", 0.5)} \
+        if args.get("photo_category") else None
+    return jsonify(intel.suggest_categories(args["text"], str(get_locale() or "zh_CN"), photo=photo))
 
 
 @bp.get("/departments")

@@ -184,7 +184,9 @@ def tracking(case: Case) -> dict:
     finish, estimate = expected_finish(case)
     return {
         "stage": label(PUBLIC_STATUS_LABELS, case.status),
-        "events": [{"at": e.at, "text": label(PUBLIC_EVENT_LABELS, e.action)} for e in events],
+        "events": [{"at": e.at, "text": label(PUBLIC_EVENT_LABELS, e.action),
+                    "by_camera": e.action in (Action.CHECK_PASS, Action.CHECK_FAIL) and e.actor is not None
+                    and e.actor.role is Role.SYSTEM} for e in events],
         "note": {"text": note.note, "reason": note.action in (Action.INVALIDATE, Action.VOID)} if note else None,
         "finish": finish, "estimate": estimate, "lonlat": [round(case.lon, 6), round(case.lat, 6)],
         "merged_into": case.merged_into.number if case.merged_into else None,

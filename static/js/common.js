@@ -33,8 +33,9 @@
 
   /** Category suggestions from a description as a person types (the text model): `url` is asked after a pause,
       only the newest answer is drawn — up to three chips in `box`'s `.chips` (hidden when there are none) — and a
-      tap calls `pick(code)` and marks that chip. Offline or failing, nothing shows: it is only a help. */
-  function suggestFromText(textarea, box, url, pick) {
+      tap calls `pick(code)` and marks that chip. `extra()` adds fields to each request (the photo's suggestion).
+      Offline or failing, nothing shows: it is only a help. */
+  function suggestFromText(textarea, box, url, pick, extra = () => ({})) {
     let asked = 0, timer = null;
     const chips = box.querySelector(".chips");
     textarea.addEventListener("input", () => {
@@ -42,7 +43,7 @@
       timer = setTimeout(async () => {
         const mine = ++asked;
         let data;
-        try { data = await postJSON(url, { text: textarea.value }); } catch (e) { return; }
+        try { data = await postJSON(url, { text: textarea.value, ...extra() }); } catch (e) { return; }
         if (mine !== asked) return;  // a late answer to older words
         chips.innerHTML = data.top.map((g) => `<button type="button" class="chip" data-code="${esc(g.code)}"
           aria-pressed="false">${esc(g.name)} ${Math.round(g.confidence * 100)}%</button>`).join(" ");

@@ -91,6 +91,7 @@
     if (data.suggestion) {
       hint.querySelector("b").textContent = `${data.suggestion.name} (${Math.round(data.suggestion.confidence * 100)}%)`;
       hint.dataset.code = data.suggestion.code;
+      hint.dataset.confidence = data.suggestion.confidence;
       hint.hidden = false;
     }
   });
@@ -103,7 +104,7 @@
   UO.suggestFromText(form.elements.description, document.getElementById("text-suggest"), opts.suggest, (code) => {
     form.elements.category.value = code;
     checkNearby();
-  });
+  }, () => (hint.dataset.code ? { photo_category: hint.dataset.code, photo_confidence: +hint.dataset.confidence } : {}));
   document.getElementById("nearby").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-join]");
     if (b) { form.elements.join.value = b.dataset.join; form.requestSubmit(); }

@@ -96,3 +96,21 @@ def test_eval_duplicates_prints_precision_and_recall_beside_the_old_rule(app):
     text = run(app, "eval-duplicates", "--seeds", "303", "--threshold", "0.9").output
     assert "seeds 303" in text and "old rule" in text and "≥ 0.9" in text
     assert run(app, "eval-duplicates", "--seeds", "x-y").exit_code == 2  # a clear usage error
+
+
+def test_words_and_the_photos_suggestion_are_combined(app, client, models):
+    from intel.text import Guess
+
+    words = [Guess("bin_overflow", 0.5), Guess("exposed_garbage", 0.3), Guess("bagged_garbage", 0.1)]
+    agreed = intel.combine(words, {"code": "exposed_garbage", "confidence": 0.6})
+    assert agreed[0] == Guess("exposed_garbage", 0.72)  # 1 − 0.7 × 0.4: two kinds of evidence agreeing
+    assert intel.combine(words, {"code": "banner", "confidence": 0.8})[0].category == "banner"  # a sure photo enters
+    assert intel.combine(words, None) == words
+    run(app, "train", "--catalogue-only")
+    plain = client.post("/api/v1/categories/suggest", json={"text": "垃圾很多"}).json["top"]
+    both = client.post("/api/v1/categories/suggest", json={"text": "垃圾很多", "photo_category": "bagged_garbage",
+                                                            "photo_confidence": 0.9}).json["top"]
+    assert both[0]["code"] == "bagged_garbage" and both[0]["confidence"] >= 0.9
+    assert [g["code"] for g in plain] != [g["code"] for g in both]
+    bad = client.post("/api/v1/categories/suggest", json={"text": "垃圾", "photo_confidence": 3})
+    assert bad.status_code == 400

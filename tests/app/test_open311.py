@@ -189,3 +189,20 @@ def test_posts_are_rate_limited_per_key(client, key, app, monkeypatch):
     db.session.commit()
     assert codes == [201, 201, 201, 429] and post(client, other_key).status_code == 201
     assert client.get(f"{BASE}/services.json").status_code == 200  # reading is not limited by it
+
+
+def test_a_request_under_the_catch_all_is_classified_and_its_reporter_subscribed(client, key, app, tmp_path,
+                                                                                 monkeypatch):
+    from app.models import Subscription
+    from app.services import intel
+
+    monkeypatch.setitem(app.config, "INTEL_MODEL_DIR", str(tmp_path / "intel"))
+    intel.train_text_model(with_history=False)
+    r = post(client, key, service_code="other", description="路口的井盖不见了，晚上很危险")
+    rid = r.json[0]["service_request_id"]
+    one = client.get(f"{BASE}/requests/{rid}.json").json[0]
+    assert one["service_code"] == "manhole_abnormal"  # what its words say, not "other"
+    case = db.session.scalars(db.select(Case).where(Case.number == rid)).one()
+    assert case.extra["category_from_text"]["from"] == "other"
+    sub = db.session.scalars(db.select(Subscription).where(Subscription.case_id == case.id)).one()
+    assert (sub.channel, sub.address) == ("email", "a@example.org")  # Open311's email: told how it goes
