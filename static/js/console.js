@@ -152,6 +152,15 @@
   }
 
   // --- the case panel ------------------------------------------------------------------------------------
+  const categoryName = (code) => (categories.find((c) => c.code === code) || {}).name || code;
+  /** What an event changed, when its note does not say: 改类 from → to, a merge's target, a merged duplicate. */
+  function detail(e) {
+    const d = e.data || {};
+    if (e.action === "recategorise" && d.to) return `${categoryName(d.from)} → ${categoryName(d.to)}`;
+    if (e.action === "merge" && d.into) return `→ ${d.into}`;
+    if (e.action === "add_evidence" && d.merged_case) return `← ${d.merged_case}`;
+    return "";
+  }
   let shown = null;  // the case in the panel, refreshed when the stream says it changed
   async function showCase(id, { pan = true } = {}) {
     const c = await getJSON(`/api/v1/cases/${id}`);
@@ -171,7 +180,7 @@
         p.due_at ? `${esc(t.due)} <time class="${p.overdue ? "overdue" : ""}" datetime="${esc(p.due_at)}">${esc(when(p.due_at))} (${esc(UO.relative(p.due_at))})</time>` : ""].filter(Boolean).join(" · ")}</p>
       <section class="case-insight"></section><section class="case-acts"></section>
       <h3>${esc(t.timeline)}</h3><ol>${p.timeline.map((e) =>
-        `<li>${esc(when(e.at))} — ${esc(e.action_label)} (${esc(e.actor ? e.actor.name : e.actor_role)}) ${esc(e.note)}</li>`).join("")}</ol>`;
+        `<li>${esc(when(e.at))} — ${esc(e.action_label)} (${esc(e.actor ? e.actor.name : e.actor_role)}) ${esc(detail(e))} ${esc(e.note)}</li>`).join("")}</ol>`;
     if (staff) {
       const again = () => { showCase(c.id, { pan: false }); refresh(); };
       CaseActions.render(box.querySelector(".case-acts"), c, t, again);

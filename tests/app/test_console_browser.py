@@ -284,6 +284,8 @@ def test_the_verify_queue_flags_a_doubtful_category_and_offers_change_and_merge(
     assert db.session.get(Case, doubtful.id).category_code == "manhole_abnormal"
     page.click(".case-insight button[data-merge]")  # the newer report goes into the older case
     page.wait_for_selector("#case-detail .badge:has-text('已合并')")
+    history = page.inner_text("#case-detail ol")
+    assert "暴露垃圾 → 井盖异常" in history and f"→ {first.number}" in history  # what each step changed
     db.session.expire_all()
     assert db.session.get(Case, doubtful.id).merged_into_id == first.id
     page.screenshot(path=str(SHOTS / "console-merged.png"))
