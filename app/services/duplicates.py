@@ -7,7 +7,7 @@ dispatcher's list of possible duplicates with a one-click merge. Nothing here wr
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, text
@@ -63,7 +63,7 @@ def matches(new: Sighting, *, exclude: int = 0, threshold: float | None = None, 
     `same_category` for a camera: its category is what the detector saw, so another category is another problem.
     """
     threshold = current_app.config["DUPLICATE_THRESHOLD"] if threshold is None else threshold
-    at = datetime.fromtimestamp(new.at).astimezone()
+    at = datetime.fromtimestamp(new.at, UTC)
     window = timedelta(hours=SEARCH_HOURS)
     ids = list(db.session.scalars(_NEAR, {
         "open": list(OPEN_VALUES), "exclude": exclude, "since": at - window, "until": at + window,

@@ -95,17 +95,22 @@ def combine(text_top: list[Guess], photo: dict | None) -> list[Guess]:
     return [Guess(c, round(v, 4)) for c, v in sorted(scores.items(), key=lambda kv: -kv[1])]
 
 
+def _suggestable(locale: str) -> dict[str, str]:
+    """Code → name of the categories a suggestion may name: active, and not a catch-all."""
+    from app.models import Category
+
+    return {c.code: c.name(locale) for c in db.session.scalars(
+        select(Category).where(Category.active.is_(True), Category.generic.is_(False)))}
+
+
 def suggest_categories(text: str, locale: str = "zh", k: int = 3, photo: dict | None = None) -> dict:
     """The `k` likeliest active categories for a report's words (and the photo's suggestion, when the form has
     one), named in the reader's language; nothing for text too short to tell, or while no model was trained."""
-    from app.models import Category
-
     text = (text or "")[:SUGGEST_MAX_CHARS]
     found = current_model()
     if found is None or len(text.strip()) < 2:
         return {"model": found[0] if found else None, "top": []}
-    names = {c.code: c.name(locale) for c in db.session.scalars(
-        select(Category).where(Category.active.is_(True), Category.generic.is_(False)))}
+    names = _suggestable(locale)
     guesses = [g for g in combine(found[1].top([text], k + 2)[0], photo)
                if g.category in names and g.confidence >= SUGGEST_MIN_CONFIDENCE][:k]
     return {"model": found[0], "top": [{"code": g.category, "name": names[g.category], "confidence": g.confidence}
@@ -126,14 +131,11 @@ HINT_STATUSES = (CaseStatus.REPORTED, CaseStatus.VERIFIED, CaseStatus.FILED)
 
 def category_hints(cases: list[Case], locale: str = "zh") -> dict[int, dict]:
     """Case id → what its words suggest instead of its category, for the cases in a list that may be wrong."""
-    from app.models import Category
-
     found = current_model()
     todo = [c for c in cases if c.status in HINT_STATUSES and len((c.description or "").strip()) >= 2]
     if found is None or not todo:
         return {}
-    names = {c.code: c.name(locale) for c in db.session.scalars(
-        select(Category).where(Category.active.is_(True), Category.generic.is_(False)))}
+    names = _suggestable(locale)
     out = {}
     for case, top in zip(todo, found[1].top([c.description[:SUGGEST_MAX_CHARS] for c in todo], 1), strict=True):
         best = top[0]

@@ -2,7 +2,8 @@
 sent back for rework, they are told, in their language, with their private tracking link and an opt-out link.
 
 `subscribe` is called by the verbs that take a contact (a report, joining an existing case); sending happens in
-an RQ job after the change commits (`app.domain_events` → `deliver`), with retries, and never blocks a verb.
+an RQ job after the change commits (`app.domain_events` → `deliver_updates`), with retries, and never
+blocks a verb.
 E-mail goes over SMTP (`SMTP_HOST`; with none set the message is only logged), SMS through a gateway
 (`SMS_GATEWAY`: `log`, `webhook` posting JSON to `SMS_WEBHOOK_URL`, or `package.module:function` of your own).
 Each message is recorded once per subscription and event, so a retry never sends it twice.
@@ -29,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from app.extensions import db
 from app.models import Case, CaseEvent, Delivery, Subscription
 from app.models.types import utcnow
+from app.services.calendar import local_text
 from app.vocabulary import PUBLIC_EVENT_LABELS, PUBLIC_STATUS_LABELS, label
 from dispatch.lifecycle import Action
 
@@ -74,7 +76,7 @@ def subscribe(case: Case, contact: str | None) -> Subscription | None:
 
 def unsubscribe(token: str) -> Subscription | None:
     """Stop the updates of the subscription behind an opt-out link (None when the link is unknown)."""
-    sub = db.session.scalars(select(Subscription).where(Subscription.token == token)).first() if token else None
+    sub = by_token(token)
     if sub is not None and sub.unsubscribed_at is None:
         sub.unsubscribed_at = utcnow()
     return sub
@@ -106,19 +108,13 @@ def message(sub: Subscription, event: CaseEvent) -> tuple[str, str]:
         subject = _("Your report %(number)s: %(what)s", number=case.number, what=what)
         lines = [
             _("%(category)s, reported %(when)s", category=case.category.name(sub.locale),
-              when=_local(case.reported_at)),
+              when=local_text(case.reported_at)),
             _("Now: %(stage)s", stage=stage),
             "",
             _("Follow it here: %(url)s", url=_link(f"/track/{case.tracking_token}")),
             _("No more messages about this report: %(url)s", url=_link(f"/unsubscribe/{sub.token}")),
         ]
     return subject, "\n".join(lines)
-
-
-def _local(at) -> str:
-    from app.services.calendar import local_text
-
-    return local_text(at)
 
 
 def send_email(to: str, subject: str, text: str, unsubscribe_url: str) -> None:
