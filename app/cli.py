@@ -386,7 +386,7 @@ def serve_all(host, port, web_workers, log_dir):
     }
     if current_app.config["DEMO_MODE"]:
         procs["field-force"] = flask + ["demo", "field-force", "--base-url", f"http://{host}:{port}"]
-        if Path(current_app.config["VISION_WEIGHTS"]).is_file():
+        if Path(current_app.config["VISION_WEIGHTS"]).exists():
             procs["cameras"] = flask + ["vision", "run"]
     logs = {}
     if log_dir:

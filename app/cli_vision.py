@@ -93,6 +93,25 @@ def eval_cmd(weights, data, imgsz):
                           ensure_ascii=False))
 
 
+@vision_cli.command("export")
+@click.option("--format", "fmt", required=True, type=click.Choice(["onnx", "openvino"]))
+@click.option("--weights", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="PyTorch weights (default: VISION_WEIGHTS)")
+@click.option("--imgsz", default=None, type=click.IntRange(32, 4096), help="input size (default: VISION_IMGSZ)")
+@click.option("--out", default=None, type=click.Path(), help="where to put it (default: beside the weights)")
+@click.option("--half", is_flag=True, help="FP16 (OpenVINO on hardware that has it)")
+def export_cmd(fmt, weights, imgsz, out, half):
+    """Export the detector for ONNX Runtime or OpenVINO; point VISION_WEIGHTS at what it prints."""
+    from vision.export import ExportError, export
+
+    try:
+        made = export(weights or current_app.config["VISION_WEIGHTS"], fmt,
+                      imgsz=imgsz or current_app.config["VISION_IMGSZ"], out=out, half=half)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(str(made))
+
+
 @vision_cli.command("negatives")
 @click.argument("out", type=click.Path(file_okay=False))
 def negatives_cmd(out):

@@ -50,13 +50,20 @@ def load_classmap(path: str | Path) -> dict[str, str]:
 
 
 class YoloDetector:
-    """Ultralytics YOLO on CPU or CUDA; optional ByteTrack tracking for one stream."""
+    """Ultralytics YOLO on CPU or CUDA — PyTorch weights or an ONNX / OpenVINO export (`vision.export`) — with
+    optional ByteTrack tracking for one stream."""
 
     def __init__(self, weights: str | Path, classmap: Mapping[str, str] | None = None, *, device: str = "cpu",
                  conf: float = 0.25, imgsz: int = 640, track: bool = False):
+        from vision.export import model_format, model_size
+
         path = Path(weights)
-        if not path.is_file():
+        if not path.exists():
             raise DetectorError(f"weights file not found: {path}")
+        try:
+            self.format = model_format(path)
+        except ValueError as exc:
+            raise DetectorError(str(exc)) from exc
         try:
             from ultralytics import YOLO
 
@@ -66,7 +73,7 @@ class YoloDetector:
             raise DetectorError(f"cannot load weights {path}: {exc.__class__.__name__}: {exc}") from exc
         self.classmap = dict(classmap) if classmap is not None else {n: n for n in self.names.values()}
         self.device, self.conf, self.imgsz, self.tracking = device, conf, imgsz, track
-        self.model_version = f"{path.name}:{path.stat().st_size}"
+        self.model_version = f"{path.name}:{model_size(path)}"
         self._warned: set[str] = set()
 
     def _convert(self, result) -> list[Detection]:

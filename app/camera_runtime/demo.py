@@ -30,7 +30,7 @@ def prepare_demo(config: Mapping, say: Callable[[str], object],
     from vision.train import SYNTHETIC, train
 
     weights = Path(config["VISION_WEIGHTS"])
-    if not weights.is_file():
+    if not weights.exists():  # a .pt, or an export made from it (`flask vision export`)
         work = weights.parent / "demo-training"
         say(f"training the demo detector on synthetic shapes (once, ≈ 1 min) → {weights}")
         data = make_dataset(work / "dataset", train=256, val=16, size=160)

@@ -31,7 +31,7 @@ def _key() -> tuple | None:
     if not cfg.get("SUGGEST_CATEGORY", True):
         return None
     weights = Path(cfg["VISION_WEIGHTS"])
-    if not weights.is_file():
+    if not weights.exists():  # a .pt or .onnx file, or an OpenVINO folder
         return None
     return (str(weights), weights.stat().st_mtime_ns, cfg.get("VISION_CLASSMAP") or "", cfg["VISION_DEVICE"],
             cfg["SUGGEST_MIN_CONF"], cfg["VISION_IMGSZ"])
