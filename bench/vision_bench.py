@@ -94,7 +94,8 @@ def main() -> None:
         path = weights if backend == "pytorch" else export(weights, backend, imgsz=args.imgsz,
                                                            out=work / f"yolo11n-{backend}")
         bdet = YoloDetector(path, det.classmap, device=args.device, imgsz=args.imgsz, conf=0.25)
-        bdet.detect(four)  # warm-up (graph compilation for the exports)
+        bdet.detect(four)  # warm-up: the exports compile their graph for each input shape they first see
+        bdet.detect(four[:1])
         t0 = time.perf_counter()
         for _ in range(5):
             bdet.detect(four[:1])
