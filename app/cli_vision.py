@@ -134,10 +134,12 @@ def demo_setup():
 @click.option("--camera", "cameras", multiple=True, help="camera code (repeatable); default: every enabled one")
 @click.option("--weights", default=None)
 @click.option("--classmap", default=None)
-@click.option("--batch", default=1, show_default=True, help="cameras per process, their frames inferred together")
+@click.option("--batch", default=0, show_default=True, type=click.IntRange(0),
+              help="cameras per process (0: all in one), each stream read by its own thread, one detector per "
+                   "process inferring their changed frames together; 1: a process per camera with ByteTrack")
 @runtime_errors
 def run_cmd(cameras, weights, classmap, batch):
-    """Run the cameras, one process per camera (or per --batch of them), until SIGTERM or Ctrl-C."""
+    """Run the cameras — by default all in one process with one detector — until SIGTERM or Ctrl-C."""
     from app.camera_runtime import supervisor
 
     found = supervisor.enabled_cameras(tuple(cameras))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -112,11 +113,14 @@ class Pipeline:
 
 def run_batched(cameras: list[tuple[object, Pipeline, object]], detector: Detector,
                 on_found: Callable[[object, Found], None], stop: Callable[[], bool] = lambda: False,
-                on_frame: Callable[[object, float, np.ndarray, list[Detection]], None] | None = None) -> int:
+                on_frame: Callable[[object, float, np.ndarray, list[Detection]], None] | None = None,
+                idle_s: float = 0.02) -> int:
     """Several cameras in one loop: one frame from each, the changed ones inferred in one batch.
 
     `cameras` holds (key, pipeline, frame iterator); cameras whose stream ends drop out. Each pipeline
-    keeps its own gate and rules; only the detector call is shared.
+    keeps its own gate and rules; only the detector call is shared. An iterator may yield None for "nothing new
+    yet" (`vision.sources.LatestFrame`): that camera sits the round out, and a round where none had anything
+    waits `idle_s` instead of spinning.
     """
     active = [(key, pipe, iter(frames)) for key, pipe, frames in cameras]
     n = 0
@@ -124,12 +128,17 @@ def run_batched(cameras: list[tuple[object, Pipeline, object]], detector: Detect
         batch, keep = [], []
         for key, pipe, frames in active:
             try:
-                ts, frame = next(frames)
+                item = next(frames)
             except StopIteration:
                 continue
             keep.append((key, pipe, frames))
-            batch.append((key, pipe, ts, frame, pipe.wants(ts, frame)))
+            if item is not None:
+                ts, frame = item
+                batch.append((key, pipe, ts, frame, pipe.wants(ts, frame)))
         active = keep
+        if not batch:
+            time.sleep(idle_s)
+            continue
         wanted = [frame for _, _, _, frame, want in batch if want]
         results = iter(detector.detect(wanted)) if wanted else iter(())
         for key, pipe, ts, frame, want in batch:

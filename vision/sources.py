@@ -90,12 +90,19 @@ class FrameSource:
                     delay = min(delay * 2, self.max_backoff_s)
                     continue
                 delay = self.backoff_s
-            ok, frame = cap.read()
+            # grab() demuxes and decodes; only a frame that is sampled is converted to BGR and copied out
+            # (retrieve): at 1 fps from a 25 fps stream that is one frame in 25.
+            ok = cap.grab()
             if ok and self.loop:
                 self.sleep(1.0 / (cap.get(cv2.CAP_PROP_FPS) or 25.0))  # a camera delivers in real time
             if not ok and self.loop and self.health.frames_read:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, 0)  # rewind: the demo camera keeps "filming"
-                ok, frame = cap.read()
+                ok = cap.grab()
+            frame = None
+            if ok:
+                ts = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if not self.live else self.clock()
+                if next_ts is None or ts + 1e-6 >= next_ts:
+                    ok, frame = cap.retrieve()
             if not ok:
                 cap.release()
                 cap = None
@@ -105,8 +112,7 @@ class FrameSource:
                 self.health.reconnects += 1
                 continue
             self.health.frames_read += 1
-            ts = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if not self.live else self.clock()
-            if next_ts is None or ts + 1e-6 >= next_ts:
+            if frame is not None:
                 next_ts = (next_ts or ts) + step
                 self.health.frames_used += 1
                 self.health.last_ts = ts
@@ -137,3 +143,51 @@ class FrameSource:
             self.health.frames_used += 1
             self.health.last_ts = ts
             yield ts, frame
+
+
+class LatestFrame:
+    """A live source read by its own thread, keeping only the newest sampled frame.
+
+    Many cameras in one process: each reader thread decodes its stream at the stream's pace (OpenCV releases the
+    GIL while decoding), and the process's loop takes whatever is new from each camera without ever waiting for a
+    slow one. Iterating yields (ts, frame) when a new frame is there and None when not; it ends when the source
+    ends (a recording) or `stop()` is true.
+    """
+
+    def __init__(self, source: FrameSource, stop: Callable[[], bool] = lambda: False, name: str = "camera"):
+        import threading
+
+        self.source = source
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._latest: tuple[float, np.ndarray] | None = None
+        self._thread = threading.Thread(target=self._read, name=f"read-{name}", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for item in self.source.frames(stop=self._stop):
+                with self._lock:
+                    self._latest = item  # an older frame nobody took is simply dropped
+        except Exception as exc:  # noqa: BLE001 - a source that cannot be read ends like a finished one
+            self.source._failed(f"reader stopped: {exc}")
+
+    def join(self, timeout: float = 5.0) -> None:
+        """Wait for the reader to end (after `stop()` turned true): a process must not exit while a thread is
+        still inside the decoder."""
+        self._thread.join(timeout)
+
+    def poll(self) -> tuple[float, np.ndarray] | None:
+        """The newest frame not yet taken, or None."""
+        with self._lock:
+            item, self._latest = self._latest, None
+        return item
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray] | None]:
+        while True:
+            item = self.poll()
+            if item is None and not self._thread.is_alive():
+                item = self.poll()  # the last frame before it ended
+                if item is None:
+                    return
+            yield item

@@ -1,9 +1,9 @@
 """One camera process: sample each stream at its camera's fps, infer, apply the rules, record what is confirmed.
 
-A process runs one camera (its own detector with ByteTrack) or a batch of them (their changed frames share one
-detector call per round). It reconnects to streams with backoff (`vision.sources`), records findings through
-the case service, writes its health every few seconds and returns when the stop event is set (or, for a
-recording, at its end).
+A process runs one camera (its own detector with ByteTrack) or a batch of them: one detector for all, each live
+stream read by its own thread (`vision.sources.LatestFrame`), their changed frames inferred in one call per
+round. It reconnects to streams with backoff (`vision.sources`), records findings through the case service,
+writes its health every few seconds and returns when the stop event is set (or, for a recording, at its end).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
     from vision.gating import ChangeGate
     from vision.pipeline import Pipeline, run_batched, snapshot_jpeg
     from vision.rules import RuleEngine
-    from vision.sources import FrameSource, is_live
+    from vision.sources import FrameSource, LatestFrame, is_live
 
     cfg = current_app.config
     # One process per camera (or group): torch's default of a thread per core would oversubscribe.
@@ -94,10 +94,22 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
         return stop.is_set()
 
     def watched(c: dict, frames):
-        for ts, frame in frames:
-            c["latest"] = frame  # a reference only; encoded at most every HEALTH_EVERY_S
-            yield ts, frame
+        for item in frames:
+            if item is not None:
+                c["latest"] = item[1]  # a reference only; encoded at most every HEALTH_EVERY_S
+            yield item
 
-    run_batched([(cid, c["pipe"], watched(c, c["source"].frames(stop=stopping))) for cid, c in cams.items()],
+    readers = []
+
+    def frames_of(c: dict):
+        source = c["source"]
+        if len(cams) > 1 and source.live:  # each stream read by its own thread; the loop takes what is new
+            readers.append(LatestFrame(source, stop.is_set, name=c["setup"]["code"]))
+            return watched(c, readers[-1])
+        return watched(c, source.frames(stop=stopping))
+
+    run_batched([(cid, c["pipe"], frames_of(c)) for cid, c in cams.items()],
                 detector, on_found, stop=stopping, on_frame=checks.on_frame)
+    for reader in readers:  # no thread may still be inside a decoder when the process exits
+        reader.join()
     report(stopped=True)

@@ -182,3 +182,67 @@ def test_several_cameras_share_batched_inference(detector, tmp_path):
     run_batched(cams, Counting(), lambda key, f: found.append((key, f.violation.category)))
     assert sorted(found) == [("A", "exposed_garbage"), ("B", "bin_overflow")]
     assert max(calls) == 2 and sum(calls) < 2 * 40  # frames of both cameras in one call; still ones skipped
+
+
+def test_a_stream_converts_only_the_frames_it_samples(tmp_path, monkeypatch):
+    video = make_video(tmp_path / "s.avi", [Actor("banner", 100, 100)], seconds=4, fps=10)
+    retrieved = []
+    real = cv2.VideoCapture
+
+    class Counting:
+        def __init__(self, url):
+            self.cap = real(url)
+
+        def retrieve(self):
+            retrieved.append(1)
+            return self.cap.retrieve()
+
+        def __getattr__(self, name):
+            return getattr(self.cap, name)
+
+    monkeypatch.setattr(cv2, "VideoCapture", Counting)
+    src = FrameSource(str(video), fps=2)
+    frames = list(src.frames())
+    assert len(frames) == 8 and src.health.frames_read == 40  # every frame decoded (grab) …
+    assert len(retrieved) == 8  # … only the sampled ones converted and copied out
+
+
+def test_many_cameras_read_by_their_own_threads_never_wait_for_each_other(tmp_path):
+    import threading
+
+    from vision.pipeline import run_batched
+    from vision.sources import LatestFrame
+
+    quick = make_video(tmp_path / "q.avi", [Actor("banner", 100, 100)], seconds=2, fps=10)
+    stop = threading.Event()
+    stalled = threading.Event()  # a camera whose stream hangs: its reader waits, nobody else does
+
+    class Hanging(FrameSource):
+        def frames(self, stop=lambda: False):
+            stalled.wait(5)
+            yield from ()
+
+    fed = {"quick": 0, "hung": 0}
+
+    class Count:
+        def __init__(self, key):
+            self.key = key
+
+        def wants(self, ts, frame):
+            return False
+
+        def feed(self, ts, frame, detections):
+            fed[self.key] += 1
+            return []
+
+        last = []
+
+    cams = [("quick", Count("quick"), LatestFrame(FrameSource(str(quick), fps=10, live=True, loop=True), stop.is_set)),
+            ("hung", Count("hung"), LatestFrame(Hanging("x://hung", fps=1), stop.is_set))]
+    t0 = time.monotonic()
+    run_batched(cams, None, lambda key, f: None, stop=lambda: time.monotonic() - t0 > 1.5)
+    stop.set()
+    stalled.set()
+    assert fed["hung"] == 0 and 8 <= fed["quick"] <= 16  # ≈ 10 fps for 1.5 s, newest frames only, no waiting
+    reader = LatestFrame(FrameSource(str(quick), fps=10), lambda: False)  # a recording ends: so does iteration
+    assert sum(1 for item in reader if item is not None) >= 1

@@ -121,24 +121,30 @@ def test_supervisor_runs_camera_processes_and_stops_them(app, camera, tmp_path):
 
     camera.stream_url = "demo://camera/7"  # a demo camera: its video loops like a live stream
     make_video(demo_video(camera.stream_url, tmp_path), [Actor("banner", 300, 200)], seconds=4, fps=5)
+    second = Camera(code="CAM2", name="第二路口", position=point_sql(120.008, 30.004), fps=2, frame_width=640,
+                    frame_height=360, stream_url="demo://camera/8")
+    make_video(demo_video(second.stream_url, tmp_path), [Actor("exposed_garbage", 300, 260)], seconds=4, fps=5)
+    db.session.add(second)
     db.session.commit()
     config = {k: v for k, v in app.config.items() if k.isupper()} | {"DEMO_VIDEO_DIR": str(tmp_path)}
     stop = mp.get_context("spawn").Event()
-    t = threading.Thread(target=supervise, args=([camera.id], None, None, config, stop))
+    # batch 0, as `flask vision run` does by default: both cameras in one process, one detector, a reader each
+    t = threading.Thread(target=supervise, args=([camera.id, second.id], None, None, config, stop),
+                         kwargs={"batch": 0})
     t.start()
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            h = read_health(["CAMT"])["CAMT"]
-            if h and h["frames_used"] >= 5:
+            h = read_health(["CAMT", "CAM2"])
+            if all(x and x["frames_used"] >= 5 for x in h.values()):
                 break
             time.sleep(0.5)
-        assert h and h["frames_used"] >= 5 and h["errors"] == 0
+        assert all(x and x["frames_used"] >= 5 and x["errors"] == 0 and x["batched_with"] == 2 for x in h.values())
     finally:
         stop.set()
         t.join(30)
     assert not t.is_alive()
-    assert read_health(["CAMT"])["CAMT"]["stopped"] is True
+    assert all(x["stopped"] is True for x in read_health(["CAMT", "CAM2"]).values())
 
 
 def test_cameras_api_shows_health(client, camera):
