@@ -137,11 +137,24 @@ def demo_setup():
 @click.option("--batch", default=0, show_default=True, type=click.IntRange(0),
               help="cameras per process (0: all in one), each stream read by its own thread, one detector per "
                    "process inferring their changed frames together; 1: a process per camera with ByteTrack")
+@click.option("--node", default=None, help="share the cameras with other machines: this machine's node name")
+@click.option("--capacity", default=100, show_default=True, type=click.IntRange(1),
+              help="with --node: the most cameras this machine runs")
 @runtime_errors
-def run_cmd(cameras, weights, classmap, batch):
-    """Run the cameras — by default all in one process with one detector — until SIGTERM or Ctrl-C."""
+def run_cmd(cameras, weights, classmap, batch, node, capacity):
+    """Run the cameras — by default all in one process with one detector — until SIGTERM or Ctrl-C.
+
+    With --node, any number of machines share the enabled cameras by lease: each takes a fair share, and the
+    cameras of a machine that dies run elsewhere within VISION_LEASE_S and one heartbeat.
+    """
     from app.camera_runtime import supervisor
 
+    if node:
+        if cameras:
+            raise click.UsageError("--camera and --node do not go together: a node takes its cameras by lease")
+        click.echo(f"node {node}: taking up to {capacity} camera(s) by lease")
+        supervisor.run_node(node, capacity, weights, classmap, batch=batch)
+        return
     found = supervisor.enabled_cameras(tuple(cameras))
     click.echo(f"running {len(found)} camera(s): {', '.join(code for _, code in found)}")
     supervisor.run(found, weights, classmap, batch=batch)

@@ -122,6 +122,9 @@ class Config:
     # Two reports are taken for one problem when the duplicate score (intel/duplicates.py) reaches this: cameras
     # add evidence instead of a new case, and dispatchers and citizens are shown the match.
     DUPLICATE_THRESHOLD = float(_env("DUPLICATE_THRESHOLD", "0.5"))
+    # Vision nodes (`flask vision run --node`): a camera's lease lasts this long without renewal; a dead node's
+    # cameras run elsewhere within it and one heartbeat (a third of it).
+    VISION_LEASE_S = float(_env("VISION_LEASE_S", "12"))
     # Updates to citizens who left a contact (app/services/updates.py). Links in messages start with this.
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     SMTP_HOST = _env("SMTP_HOST", "")  # empty: e-mails are only logged
@@ -172,6 +175,8 @@ def validate(config) -> None:
     if config["SMS_GATEWAY"] == "webhook" and not re.match(r"^https?://[^/]+", config["SMS_WEBHOOK_URL"]):
         raise ConfigError(f"SMS_GATEWAY=webhook needs SMS_WEBHOOK_URL, an http(s) address: "
                           f"{config['SMS_WEBHOOK_URL']!r}")
+    if not 3 <= config["VISION_LEASE_S"] <= 600:
+        raise ConfigError(f"VISION_LEASE_S must be 3..600 seconds: {config['VISION_LEASE_S']}")
     if not 0 < config["DUPLICATE_THRESHOLD"] < 1:
         raise ConfigError(f"DUPLICATE_THRESHOLD must be between 0 and 1: {config['DUPLICATE_THRESHOLD']}")
     if config["EXPORT_MAX_ROWS"] < 1:

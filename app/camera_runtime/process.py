@@ -24,17 +24,31 @@ HEALTH_EVERY_S = 5
 
 
 def camera_process(camera_ids: list[int], weights: str | None, classmap: str | None, stop,
-                   config: dict | None = None) -> None:
-    """Entry point of a spawned camera process: it builds its own app (and connections), then runs its cameras."""
+                   config: dict | None = None, lease: dict | None = None) -> None:
+    """Entry point of a spawned camera process: it builds its own app (and connections), then runs its cameras.
+
+    Ctrl-C and SIGTERM reach the whole process group; the child leaves them to its supervisor, which stops it
+    through `stop` (otherwise the supervisor would see it die and start it again while shutting down).
+    """
+    import signal
+
     from app import create_app
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
     app = create_app(config)
     with app.app_context():
-        run_cameras(camera_ids, stop, weights=weights, classmap=classmap)
+        run_cameras(camera_ids, stop, weights=weights, classmap=classmap, lease=lease)
 
 
-def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, classmap: str | None = None) -> None:
-    """Run these cameras in this process (inside an app context) until `stop` is set or their recordings end."""
+def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, classmap: str | None = None,
+                lease: dict | None = None) -> None:
+    """Run these cameras in this process (inside an app context) until `stop` is set or their recordings end.
+
+    `lease` ({"node", "versions": {camera id: lease version}}) when a vision node runs them: findings are written
+    under those leases only (`app.services.camera_leases`).
+    """
     import torch
 
     from app.extensions import db
@@ -68,7 +82,8 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
 
     def on_found(cid, f):
         try:
-            record_violation(cid, f, detector.model_version)
+            record_violation(cid, f, detector.model_version,
+                             lease=(lease["node"], lease["versions"][cid]) if lease else None)
             db.session.commit()
             cams[cid]["found"] += 1
         except Exception:  # noqa: BLE001 - one failed write must not stop the camera
@@ -83,6 +98,7 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
                 write_snapshot(c["setup"]["code"], snapshot_jpeg(frame))
             write_health(c["setup"]["code"], {**c["source"].health.as_dict(), "inferred": c["pipe"].inferred,
                                               "findings": c["found"], "model": detector.model_version,
+                                              "node": lease["node"] if lease else None,
                                               "batched_with": len(cams), "at": time.time(), **extra})
 
     def stopping() -> bool:

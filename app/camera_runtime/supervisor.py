@@ -51,8 +51,10 @@ def run(cameras: list[tuple[int, str]], weights: str | None = None, classmap: st
 
 
 def supervise(camera_ids: list[int], weights: str | None, classmap: str | None, config: dict | None = None,
-              stop=None, batch: int = 1) -> None:
-    """Run the cameras — one process per `batch` of them — until `stop` is set; restart crashed ones."""
+              stop=None, batch: int = 1, lease: dict | None = None) -> None:
+    """Run the cameras — one process per `batch` of them — until `stop` is set; restart crashed ones.
+
+    `lease` is handed to the processes when a vision node runs them (see `app.camera_runtime.node`)."""
     ctx = mp.get_context("spawn")  # no forked CUDA/DB state in the children
     stop = stop or ctx.Event()
     size = batch if batch > 0 else max(1, len(camera_ids))  # 0: every camera in one process, one detector
@@ -60,8 +62,8 @@ def supervise(camera_ids: list[int], weights: str | None, classmap: str | None, 
     procs = {}
 
     def start(gid):
-        p = ctx.Process(target=camera_process, args=(groups[gid], weights, classmap, stop, config), daemon=False,
-                        name=f"cameras-{'-'.join(map(str, groups[gid]))}")
+        p = ctx.Process(target=camera_process, args=(groups[gid], weights, classmap, stop, config, lease),
+                        daemon=False, name=f"cameras-{'-'.join(map(str, groups[gid]))}")
         p.start()
         procs[gid] = p
 
@@ -80,3 +82,16 @@ def supervise(camera_ids: list[int], weights: str | None, classmap: str | None, 
         p.join(timeout=15)
         if p.is_alive():
             p.terminate()
+
+
+def run_node(name: str, capacity: int, weights: str | None = None, classmap: str | None = None,
+             batch: int = 0) -> None:
+    """`flask vision run --node NAME`: share the cameras with other nodes by lease until SIGTERM or Ctrl-C."""
+    from app.camera_runtime.node import Node
+
+    build_detector(current_app.config, weights, classmap)  # fail now, clearly
+    stop = mp.get_context("spawn").Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    config = {k: v for k, v in current_app.config.items() if k.isupper()}
+    Node(name, capacity, weights=weights, classmap=classmap, config=config, batch=batch).run(stop)

@@ -1,6 +1,6 @@
 """ORM models; importing this package registers every table on `db.metadata`."""
 
-from app.models.cameras import Camera, CameraZone
+from app.models.cameras import Camera, CameraZone, VisionNode
 from app.models.cases import AuditAnchor, Case, CaseCounter, CaseEvent, Media
 from app.models.catalog import Category, CategoryClass, Holiday
 from app.models.dispatching import Notification, SystemState, WorkerStat
@@ -42,6 +42,7 @@ __all__ = [
     "Role",
     "SystemState",
     "User",
+    "VisionNode",
     "UserSession",
     "WorkerStat",
     "grid_owners",

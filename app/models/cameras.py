@@ -30,6 +30,11 @@ class Camera(db.Model):
     calibration: Mapped[list] = mapped_column(JSONB, default=list)
     calibration_rms_m: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # Which vision node runs the camera, until when (renewed by its heartbeats), and the lease's version: a node
+    # writes findings only under the version it was given, so a node that lost the camera cannot write twice.
+    node: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    lease_version: Mapped[int] = mapped_column(default=0, server_default="0")
     zones: Mapped[list[CameraZone]] = relationship(
         back_populates="camera", cascade="all, delete-orphan", order_by="CameraZone.id"
     )
@@ -47,3 +52,13 @@ class CameraZone(db.Model):
     category_codes: Mapped[list[str]] = mapped_column(ARRAY(sa.String(48)), default=list)
     params: Mapped[dict] = mapped_column(JSONB, default=dict)
     camera: Mapped[Camera] = relationship(back_populates="zones")
+
+
+class VisionNode(db.Model):
+    """A machine running cameras (`flask vision run --node NAME`): alive while its heartbeat is fresh."""
+
+    __tablename__ = "vision_nodes"
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    capacity: Mapped[int] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

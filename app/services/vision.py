@@ -26,6 +26,7 @@ from app.extensions import db
 from app.models import Camera, Case, Category
 from app.models.cases import Source
 from app.models.types import utcnow
+from app.services import camera_leases
 from app.services import cases as svc
 from app.services.dispatching import system_user
 from dispatch.lifecycle import OPEN_VALUES, CaseStatus
@@ -77,8 +78,15 @@ def cameras_geojson() -> dict:
         {"type": "Feature", "id": c.id,
          "geometry": {"type": "Point", "coordinates": list(to_shape(c.position).coords[0])},
          "properties": {"code": c.code, "name": c.name, "enabled": c.enabled, "heading": c.heading_deg,
-                        "fps": c.fps, "calibration_rms_m": c.calibration_rms_m, "health": health[c.code]}}
+                        "fps": c.fps, "calibration_rms_m": c.calibration_rms_m, "health": health[c.code],
+                        "node": _node_of(c)}}
         for c in cams]}
+
+
+def _node_of(camera: Camera) -> str | None:
+    """The vision node whose lease on the camera is current (None when no node runs it now)."""
+    alive = camera.node is not None and camera.lease_expires_at is not None and camera.lease_expires_at > utcnow()
+    return camera.node if alive else None
 
 
 def camera_detail(ref: str | int, viewer_locale: str) -> dict:
@@ -108,7 +116,7 @@ def camera_detail(ref: str | int, viewer_locale: str) -> dict:
     cases = db.session.scalars(select(Case).where(Case.camera_id == cam.id, Case.status.in_(OPEN_VALUES))
                                .order_by(Case.reported_at.desc()).limit(20))
     return {"code": cam.code, "name": cam.name, "enabled": cam.enabled, "fps": cam.fps,
-            "health": read_health([cam.code])[cam.code],
+            "health": read_health([cam.code])[cam.code], "node": _node_of(cam),
             "findings_today": sorted(findings.values(), key=lambda f: -f["found"]), "evidence_today": evidence,
             "open_cases": [{"id": c.id, "number": c.number, "status": c.status.value, "category": c.category_code,
                             "category_name": names.get(c.category_code, c.category_code)} for c in cases]}
@@ -148,10 +156,17 @@ def _same_problem_case(category: str, lon: float, lat: float, at: datetime, fram
 
 
 def record_violation(camera_id: int, found: Found, model_version: str, *, at: datetime | None = None,
-                     dry_run: bool = False) -> dict:
-    """Create a case, or add evidence to the open one nearby; with `dry_run`, only say what would happen."""
+                     dry_run: bool = False, lease: tuple[str, int] | None = None) -> dict:
+    """Create a case, or add evidence to the open one nearby; with `dry_run`, only say what would happen.
+
+    `lease` (node, version): written only while that node still holds that lease of the camera (fencing: a node
+    that lost the camera to another writes nothing).
+    """
     at = at or utcnow()
     v = found.violation
+    if lease is not None and not dry_run and not camera_leases.holds(camera_id, *lease):
+        log.warning("camera %s: lease %s lost by node %s; finding not written", camera_id, lease[1], lease[0])
+        return {"action": "skipped", "category": v.category, "reason": "lease lost"}
     camera = db.session.get(Camera, camera_id)
     detector = {"confidence": v.median_conf, "frames": v.frames, "model": model_version, "zone": v.zone,
                 "anchor_px": [round(c, 1) for c in v.anchor], "located_by": found.located_by,

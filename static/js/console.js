@@ -216,7 +216,8 @@
     return `<div class="cam-pop"><h3>${esc(t.camera)} ${esc(c.code)} · ${esc(c.name)}</h3>
       <img class="snap" alt="${esc(t.snapshot)}" src="/api/v1/cameras/${encodeURIComponent(c.code)}/snapshot?t=${Date.now()}">
       <p class="muted snap-none" hidden>${esc(t.no_snapshot)}</p>
-      <p>${h && !h.stopped ? `${h.fps} ${esc(t.fps)} · ${esc(t.errors)} ${h.errors}` : esc(t.offline)}</p>
+      <p>${h && !h.stopped ? `${h.fps} ${esc(t.fps)} · ${esc(t.errors)} ${h.errors}` : esc(t.offline)}${c.node
+        ? ` · ${esc(t.node)} <b>${esc(c.node)}</b>` : ""}</p>
       <h4>${esc(t.findings)}</h4>${rows ? `<table><tr><th></th><th>${esc(t.found)}</th><th>${esc(t.confirmed)}</th>
         <th>${esc(t.rejected)}</th><th>${esc(t.waiting)}</th></tr>${rows}</table>` : `<p class="muted">${esc(t.none_yet)}</p>`}
       <h4>${esc(t.its_cases)}</h4>${c.open_cases.length ? `<ul>${c.open_cases.map((k) =>
@@ -231,7 +232,8 @@
       const up = h && !h.stopped && Date.now() / 1000 - h.at < 30;
       L.marker(toMap(...f.geometry.coordinates), { icon: L.divIcon({ className: "cam " + (up ? "up" : "down"), html: camIcon, iconSize: [22, 22] }) })
         .bindTooltip(`${esc(t.camera)} ${esc(p.code)} · ${esc(p.name)}<br>${up
-          ? `${h.fps} fps · ${esc(t.errors)} ${h.errors} · ${h.findings}` : esc(t.offline)}`)
+          ? `${h.fps} fps · ${esc(t.errors)} ${h.errors} · ${h.findings}` : esc(t.offline)}${p.node
+            ? ` · ${esc(t.node)} ${esc(p.node)}` : ""}`)
         .on("click", async (e) => {  // filled first, then opened: Leaflet pans the whole popup into view
           const marker = e.target;
           let html;

@@ -197,6 +197,9 @@ def test_the_map_aggregates_when_zoomed_out_and_a_camera_popup_shows_its_picture
     cam = Camera(code="CAMW", name="西门路口", position=point_sql(120.012, 30.008), fps=1)
     db.session.add(cam)
     db.session.flush()
+    from app.services import camera_leases
+
+    camera_leases.beat("edge-2", 10, {})  # a vision node runs it
     svc.report_case(camera_actor(), category_code="exposed_garbage", lon=120.012, lat=30.007,
                     source=Source.CAMERA, camera_id=cam.id)
     db.session.commit()
@@ -218,7 +221,7 @@ def test_the_map_aggregates_when_zoomed_out_and_a_camera_popup_shows_its_picture
             break
         page.wait_for_timeout(100)
     assert page.evaluate("document.querySelector('.cam-pop img.snap').naturalWidth") == 64
-    assert "西门路口" in page.inner_text(".cam-pop")
+    assert "西门路口" in page.inner_text(".cam-pop") and "节点 edge-2" in page.inner_text(".cam-pop")
     page.wait_for_timeout(500)  # the popup's fade and the map's pan
     page.screenshot(path=str(SHOTS / "console-camera.png"))
 
