@@ -104,7 +104,9 @@ class Config:
     VISION_DEVICE = _env("VISION_DEVICE", "cpu")  # or "cuda:0"
     VISION_IMGSZ = int(_env("VISION_IMGSZ", "640"))
     VISION_CONF = float(_env("VISION_CONF", "0.25"))
-    VISION_THREADS = int(_env("VISION_THREADS", "1"))  # torch threads per camera process
+    # torch threads per camera process; 0: the machine's cores shared among its camera processes
+    VISION_THREADS = int(_env("VISION_THREADS", "0"))
+    VISION_HALF = _env("VISION_HALF", "0") == "1"  # FP16 inference on a GPU (ignored on the CPU)
     VISION_TRACK = _env("VISION_TRACK", "1") == "1"  # Ultralytics ByteTrack ids help the rules follow objects
     VISION_RULES = _env("VISION_RULES", "")  # YAML {category: {dwell_s: …, min_conf: …}} over the defaults
     DEMO_VIDEO_DIR = _env("DEMO_VIDEO_DIR", str(BASE_DIR / "instance" / "demo_videos"))

@@ -1,6 +1,7 @@
 """Vision benchmark: pipeline overhead and how many 1-fps cameras one machine sustains with gating.
 
     .venv/bin/python bench/vision_bench.py [--frames 150] [--imgsz 640] [--backends pytorch,onnx,openvino]
+                                           [--device cuda:0 --half]
 
 Uses yolo11n's architecture with random weights built from its config (speed depends on the
 architecture, not the weights; nothing is downloaded). Part 1 runs the same frames through bare
@@ -45,6 +46,7 @@ def main() -> None:
     ap.add_argument("--imgsz", type=int, default=640)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--backends", default="pytorch,onnx,openvino")
+    ap.add_argument("--half", action="store_true", help="FP16 on a GPU (ignored on the CPU)")
     args = ap.parse_args()
     import torch
     from ultralytics import YOLO
@@ -53,7 +55,7 @@ def main() -> None:
     weights = work / "yolo11n-random.pt"
     YOLO("yolo11n.yaml").save(str(weights))
     det = YoloDetector(weights, {n: "exposed_garbage" for n in YOLO(str(weights)).names.values()},
-                       device=args.device, imgsz=args.imgsz, conf=0.25)
+                       device=args.device, imgsz=args.imgsz, conf=0.25, half=args.half)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
           f"yolo11n @ {args.imgsz}")
 
@@ -93,7 +95,7 @@ def main() -> None:
     for backend in args.backends.split(","):
         path = weights if backend == "pytorch" else export(weights, backend, imgsz=args.imgsz,
                                                            out=work / f"yolo11n-{backend}")
-        bdet = YoloDetector(path, det.classmap, device=args.device, imgsz=args.imgsz, conf=0.25)
+        bdet = YoloDetector(path, det.classmap, device=args.device, imgsz=args.imgsz, conf=0.25, half=args.half)
         bdet.detect(four)  # warm-up: the exports compile their graph for each input shape they first see
         bdet.detect(four[:1])
         t0 = time.perf_counter()

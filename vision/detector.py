@@ -54,7 +54,7 @@ class YoloDetector:
     optional ByteTrack tracking for one stream."""
 
     def __init__(self, weights: str | Path, classmap: Mapping[str, str] | None = None, *, device: str = "cpu",
-                 conf: float = 0.25, imgsz: int = 640, track: bool = False):
+                 conf: float = 0.25, imgsz: int = 640, track: bool = False, half: bool = False):
         from vision.export import model_format, model_size
 
         path = Path(weights)
@@ -73,6 +73,8 @@ class YoloDetector:
             raise DetectorError(f"cannot load weights {path}: {exc.__class__.__name__}: {exc}") from exc
         self.classmap = dict(classmap) if classmap is not None else {n: n for n in self.names.values()}
         self.device, self.conf, self.imgsz, self.tracking = device, conf, imgsz, track
+        # FP16 where the hardware has it (a GPU); on the CPU Ultralytics runs FP32 whatever is asked.
+        self.half = half and not str(device).startswith("cpu")
         self.model_version = f"{path.name}:{model_size(path)}"
         self._warned: set[str] = set()
 
@@ -100,8 +102,9 @@ class YoloDetector:
             return []
         if self.tracking:
             return [self._convert(self.model.track(f, persist=True, tracker="bytetrack.yaml", conf=self.conf,
-                                                   imgsz=self.imgsz, device=self.device, verbose=False)[0])
+                                                   imgsz=self.imgsz, device=self.device, half=self.half,
+                                                   verbose=False)[0])
                     for f in frames]
         results = self.model.predict(list(frames), conf=self.conf, imgsz=self.imgsz, device=self.device,
-                                     verbose=False)
+                                     half=self.half, verbose=False)
         return [self._convert(r) for r in results]

@@ -21,7 +21,8 @@ def build_detector(config: Mapping, weights: str | None = None, classmap: str | 
     try:
         return YoloDetector(weights or config["VISION_WEIGHTS"], load_classmap(cmap) if cmap else None,
                             device=config["VISION_DEVICE"], conf=config["VISION_CONF"], imgsz=config["VISION_IMGSZ"],
-                            track=config["VISION_TRACK"] if track is None else track)
+                            track=config["VISION_TRACK"] if track is None else track,
+                            half=bool(config.get("VISION_HALF")))
     except DetectorError as exc:
         raise RuntimeConfigError(str(exc)) from exc
 

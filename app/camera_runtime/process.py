@@ -9,6 +9,7 @@ writes its health every few seconds and returns when the stop event is set (or, 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -60,8 +61,9 @@ def run_cameras(camera_ids: list[int], stop, *, weights: str | None = None, clas
     from vision.sources import FrameSource, LatestFrame, is_live
 
     cfg = current_app.config
-    # One process per camera (or group): torch's default of a thread per core would oversubscribe.
-    torch.set_num_threads(int(cfg["VISION_THREADS"]))
+    # Several camera processes on one machine: torch's default of a thread per core in each would oversubscribe;
+    # the supervisor shares the cores out (VISION_THREADS 0), one process alone takes them all.
+    torch.set_num_threads(int(cfg["VISION_THREADS"]) or os.cpu_count() or 1)
     detector = build_detector(cfg, weights, classmap, track=None if len(camera_ids) == 1 else False)
     rules = load_rules(cfg)
     cams = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import signal
 import time
 
@@ -59,6 +60,8 @@ def supervise(camera_ids: list[int], weights: str | None, classmap: str | None, 
     stop = stop or ctx.Event()
     size = batch if batch > 0 else max(1, len(camera_ids))  # 0: every camera in one process, one detector
     groups = {i: camera_ids[k:k + size] for i, k in enumerate(range(0, len(camera_ids), size))}
+    if config is not None and not config.get("VISION_THREADS"):  # 0: share the cores among the processes
+        config = {**config, "VISION_THREADS": max(1, (os.cpu_count() or 1) // max(1, len(groups)))}
     procs = {}
 
     def start(gid):

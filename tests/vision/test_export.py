@@ -67,3 +67,11 @@ def test_export_and_load_errors_are_clear(tmp_path, tiny_weights):
     broken.write_bytes(b"not a graph")
     with pytest.raises(DetectorError, match="cannot load"):
         YoloDetector(broken)
+
+
+def test_fp16_is_asked_for_on_a_gpu_only(tiny_weights, app):
+    on_gpu = build_detector({**app.config, "VISION_WEIGHTS": str(tiny_weights), "VISION_HALF": True,
+                             "VISION_DEVICE": "cuda:0"})
+    on_cpu = build_detector({**app.config, "VISION_WEIGHTS": str(tiny_weights), "VISION_HALF": True})
+    assert on_gpu.half is True and on_cpu.half is False  # the CPU runs FP32 whatever is asked
+    assert build_detector({**app.config, "VISION_WEIGHTS": str(tiny_weights)}).half is False  # off by default
