@@ -60,14 +60,18 @@ def fair_share(node: str, capacity: int) -> int:
 
 
 def renew(node: str, held: dict[int, int]) -> dict[int, int]:
-    """Extend the leases `node` still holds (same camera, same version); returns those, dropping any lost."""
+    """Extend the leases `node` still holds (same camera, same version, still enabled); returns those, dropping
+    any lost — and giving back any camera switched off meanwhile."""
     if not held:
         return {}
     until = utcnow() + timedelta(seconds=lease_seconds())
     rows = db.session.execute(
-        update(Camera).where(Camera.node == node, Camera.id.in_(list(held)))
+        update(Camera).where(Camera.node == node, Camera.id.in_(list(held)), Camera.enabled.is_(True))
         .values(lease_expires_at=until).returning(Camera.id, Camera.lease_version)).all()
-    return {cid: version for cid, version in rows if held.get(cid) == version}
+    kept = {cid: version for cid, version in rows if held.get(cid) == version}
+    if gone := [cid for cid in held if cid not in kept]:
+        release(node, gone)  # only what is still ours: a camera another node took keeps its new holder
+    return kept
 
 
 def acquire(node: str, n: int) -> dict[int, int]:

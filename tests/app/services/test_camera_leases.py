@@ -44,6 +44,14 @@ def test_a_new_node_gets_a_fair_share_and_a_dead_ones_cameras_are_taken_over(app
     b = beat("B", 10, b)
     assert sorted(b) == ids[3:] and set(a).isdisjoint(b)
     assert beat("A", 10, a) == a and beat("B", 10, b) == b  # stable: renewed, nothing moves
+    db.session.get(Camera, ids[4]).enabled = False  # switched off: its node lets it go
+    db.session.commit()
+    b = beat("B", 10, b)
+    assert sorted(b) == [ids[3]] and db.session.get(Camera, ids[4]).node is None
+    db.session.get(Camera, ids[4]).enabled = True
+    db.session.commit()
+    b = beat("B", 10, b)
+    assert sorted(b) == ids[3:]
     age("A")  # A dies: no heartbeat, its leases expire
     b = beat("B", 10, b)
     assert sorted(b) == ids and b[ids[0]] == 2  # taken over, under a new lease version
