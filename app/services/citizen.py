@@ -21,10 +21,10 @@ from app.models.types import utcnow
 from app.services import cases as svc
 from app.services import points, updates
 from app.services.calendar import get_calendar
-from app.services.media import exif_gps, perceptual_hash, photo_preview, public_url
+from app.services.media import exif_gps, perceptual_hash, phash_from_hex, phash_hex, photo_preview, public_url
 from app.services.suggest import suggest_for
 from app.vocabulary import PUBLIC_EVENT_LABELS, PUBLIC_STATUS_LABELS, STATUS_LABELS, label
-from dispatch.lifecycle import Action, CaseStatus
+from dispatch.lifecycle import TERMINAL, Action, CaseStatus
 
 log = logging.getLogger(__name__)
 MAX_PHOTOS = 3
@@ -108,7 +108,7 @@ def check_photo(data: bytes) -> dict:
     preview = photo_preview(data, current_app.config["MAX_IMAGE_PIXELS"])  # decoded once, at reduced scale
     found = exif_gps(data)
     return {"gps": {"lon": round(found[0], 7), "lat": round(found[1], 7)} if found else None,
-            "suggestion": suggest_for(preview), "phash": f"{perceptual_hash(preview) & 0xFFFFFFFFFFFFFFFF:016x}"}
+            "suggestion": suggest_for(preview), "phash": phash_hex(perceptual_hash(preview))}
 
 
 def public_photos(case: Case) -> list[dict]:
@@ -137,11 +137,8 @@ def nearby(category: str, lon, lat, *, words: str = "", phash: str | None = None
     from app.services.grids import parse_lonlat
 
     lon, lat = parse_lonlat(lon, lat)
-    signed = None
-    if phash:
-        signed = int(phash, 16)
-        signed = signed - (1 << 64) if signed >= 1 << 63 else signed
-    new = duplicates.sighting(category, lon, lat, utcnow(), words=words, phash=signed)
+    new = duplicates.sighting(category, lon, lat, utcnow(), words=words,
+                              phash=phash_from_hex(phash) if phash else None)
     locale = str(get_locale() or "zh")
     return [{"number": c.number, "category_name": c.category.name(locale), "status": c.status.value,
              "status_label": label(STATUS_LABELS, c.status),
@@ -153,7 +150,6 @@ def nearby(category: str, lon, lat, *, words: str = "", phash: str | None = None
 
 PUBLIC_MAP_DAYS = 30  # the front page's map shows reports of the last month
 PUBLIC_MAP_LIMIT = 300
-_NOT_PUBLIC = (CaseStatus.INVALID, CaseStatus.VOID, CaseStatus.MERGED)
 
 
 def expected_finish(case: Case) -> tuple[datetime | None, bool]:
@@ -197,7 +193,8 @@ def public_reports(bbox: tuple[float, float, float, float] | None, locale: str) 
     """Recent reports for the public map as GeoJSON: category, stage, date and public photo copies only — never
     the description, the reporter or a contact."""
     since = utcnow() - timedelta(days=PUBLIC_MAP_DAYS)
-    q = (select(Case).where(Case.reported_at >= since, Case.status.not_in(_NOT_PUBLIC))
+    # Invalid, void and merged reports are not problems to show.
+    q = (select(Case).where(Case.reported_at >= since, Case.status.not_in(TERMINAL))
          .options(selectinload(Case.media)).order_by(Case.reported_at.desc()).limit(PUBLIC_MAP_LIMIT))
     if bbox is not None:
         q = q.where(func.ST_Intersects(Case.location, func.ST_MakeEnvelope(*bbox, 4326)))

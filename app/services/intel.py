@@ -18,12 +18,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Case
 from app.services.catalog import DEFAULT_FILE
-from dispatch.lifecycle import CaseStatus
+from dispatch.lifecycle import TERMINAL, CaseStatus
 from intel.text import Guess, TextModel, catalogue_examples, evaluate, train
 
 EVAL_FILE = DEFAULT_FILE.parent / "intel_eval_texts.tsv"
 HISTORY_LIMIT = 50_000  # the most recent verified cases a training run reads
-_NOT_REAL = (CaseStatus.INVALID, CaseStatus.VOID, CaseStatus.MERGED)
 _cache: dict[str, tuple[str, TextModel]] = {}
 
 
@@ -38,7 +37,7 @@ def history() -> list[tuple[str, str]]:
 
     rows = db.session.execute(
         select(Case.description, Case.category_code).join(Category)
-        .where(Case.filed_at.is_not(None), Case.status.not_in(_NOT_REAL), Case.description != "",
+        .where(Case.filed_at.is_not(None), Case.status.not_in(TERMINAL), Case.description != "",
                Category.generic.is_(False))
         .order_by(Case.id.desc()).limit(HISTORY_LIMIT)
     ).all()

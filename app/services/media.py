@@ -178,12 +178,21 @@ def perceptual_hash(photo: bytes | Image.Image) -> int:
     import imagehash
 
     if isinstance(photo, Image.Image):
-        value = int(str(imagehash.phash(photo)), 16)
-    else:
-        with Image.open(io.BytesIO(photo)) as img:
-            img.draft("RGB", (256, 256))  # pHash looks at 32×32: a JPEG need not be decoded at full size
-            value = int(str(imagehash.phash(img)), 16)
+        return phash_from_hex(str(imagehash.phash(photo)))
+    with Image.open(io.BytesIO(photo)) as img:
+        img.draft("RGB", (256, 256))  # pHash looks at 32×32: a JPEG need not be decoded at full size
+        return phash_from_hex(str(imagehash.phash(img)))
+
+
+def phash_from_hex(text: str) -> int:
+    """16 hex digits (how imagehash and the photo check write a hash) → the signed integer stored in BIGINT."""
+    value = int(text, 16)
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def phash_hex(value: int) -> str:
+    """The stored signed hash as the 16 hex digits the photo check answers."""
+    return f"{value & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 def store_image(data: bytes, kind: MediaKind, *, uploaded_by: User | None = None) -> Media:
