@@ -41,6 +41,7 @@ def domain_command(func):
 
 
 grids_cli = AppGroup("grids", help="Unit grids (单元网格).")
+cameras_cli = AppGroup("cameras", help="The camera register.")
 categories_cli = AppGroup("categories", help="Case categories and their time limits.")
 calendar_cli = AppGroup("calendar", help="Holidays and make-up workdays.")
 users_cli = AppGroup("users", help="Accounts and device tokens.")
@@ -57,6 +58,27 @@ def grids_import(path):
 
     rep = import_grids(path)
     click.echo(f"imported {rep.created} new and {rep.updated} updated grids, {rep.regions} new regions")
+
+
+@cameras_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@domain_command
+def cameras_import(path):
+    """Validate and import a GeoJSON FeatureCollection of cameras (all or nothing; same code = update)."""
+    from app.services.cameras import import_cameras
+
+    rep = import_cameras(path)
+    click.echo(f"imported {rep.created} new and {rep.updated} updated cameras")
+
+
+@cameras_cli.command("list")
+def cameras_list():
+    """Every camera: code, enabled, fps, the stream detection reads (credentials hidden) and the node running it."""
+    from app.services.cameras import register
+
+    for c in register():
+        click.echo(f"{c['code']}\t{'on' if c['enabled'] else 'off'}\t{c['fps']:g} fps\t{c['detect']}\t"
+                   f"{c['node'] or '-'}\t{c['name']}")
 
 
 @categories_cli.command("load")
@@ -467,6 +489,6 @@ def register_cli(app) -> None:
 
     app.cli.add_command(vision_cli)
     app.cli.add_command(intel_cli)
-    for cmd in (grids_cli, categories_cli, calendar_cli, users_cli, audit_cli, seed_cli, dispatch_cli, kpis_cmd,
-                demo_cli, open311_cli, worker_cmd, scheduler_cmd, serve_all, serve_stream):
+    for cmd in (grids_cli, cameras_cli, categories_cli, calendar_cli, users_cli, audit_cli, seed_cli, dispatch_cli,
+                kpis_cmd, demo_cli, open311_cli, worker_cmd, scheduler_cmd, serve_all, serve_stream):
         app.cli.add_command(cmd)

@@ -10,9 +10,12 @@ path ids that are ASCII digits within the database's integer range.
 from __future__ import annotations
 
 import enum
+import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from flask import request
 from flask_babel import lazy_gettext as _l
@@ -199,6 +202,44 @@ def parse(fields: list[Field], data=None) -> dict:
             raise ValidationError(_l("%(field)s is required."), field=f.name)
         out[f.name] = value
     return out
+
+
+def read_json_file(source) -> dict:
+    """An import file's JSON (a dict passes through); unreadable or malformed files are a ValidationError."""
+    if isinstance(source, dict):
+        return source
+    try:
+        return json.loads(Path(source).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValidationError(_l("Cannot read %(path)s: %(err)s"), path=str(source), err=str(exc)) from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(_l("The file is not valid JSON: %(err)s"), err=str(exc)) from exc
+
+
+def coded_features(doc, pattern: re.Pattern, rule: str, problems: list[str]) -> Iterator[tuple[dict, dict, str, str]]:
+    """Each feature of an import file's GeoJSON FeatureCollection as (feature, properties, code, where), its
+    `properties.code` checked (present, matching `pattern` — `rule` says how — and not repeated); every problem is
+    appended to `problems` as "feature i (code): …", so an import can list them all at once."""
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(
+            doc.get("features"), list):
+        raise ValidationError(_l("Expected a GeoJSON FeatureCollection."))
+    if not doc["features"]:
+        problems.append("the collection has no features")
+    seen: dict[str, int] = {}
+    for i, feat in enumerate(doc["features"]):
+        feat = feat if isinstance(feat, dict) else {}
+        props = feat.get("properties") if isinstance(feat.get("properties"), dict) else {}
+        code = str(props.get("code") or "").strip()
+        where = f"feature {i}" + (f" ({code})" if code else "")
+        if not code:
+            problems.append(f"{where}: missing properties.code")
+        elif not pattern.match(code):
+            problems.append(f"{where}: {rule}")
+        elif code in seen:
+            problems.append(f"{where}: code also used by feature {seen[code]}")
+        else:
+            seen[code] = i
+        yield feat, props, code, where
 
 
 def photos(field: str = "photos") -> list[bytes]:

@@ -58,6 +58,11 @@ def main() -> None:
                        device=args.device, imgsz=args.imgsz, conf=0.25, half=args.half)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
           f"yolo11n @ {args.imgsz}")
+    if "openvino" in args.backends:  # it computes in bf16 where the CPU has it: say which, figures depend on it
+        import openvino
+
+        print(f"OpenVINO {openvino.__version__} computes in "
+              f"{openvino.Core().get_property('CPU', 'INFERENCE_PRECISION_HINT')} on this CPU")
 
     # Part 1: pipeline vs bare predict, every frame inferred.
     busy = make_video(work / "busy.avi", [Actor("banner", -40, 200, speed=60), Actor("exposed_garbage", 300, 260)],

@@ -75,6 +75,8 @@ class YoloDetector:
         self.device, self.conf, self.imgsz, self.tracking = device, conf, imgsz, track
         # FP16 where the hardware has it (a GPU); on the CPU Ultralytics runs FP32 whatever is asked.
         self.half = half and not str(device).startswith("cpu")
+        # Ultralytics 8.4 names precision `quantize` (16 = FP16) and warns on every call given `half`
+        self._precision = {"quantize": 16} if self.half else {}
         self.model_version = f"{path.name}:{model_size(path)}"
         self._warned: set[str] = set()
 
@@ -102,9 +104,9 @@ class YoloDetector:
             return []
         if self.tracking:
             return [self._convert(self.model.track(f, persist=True, tracker="bytetrack.yaml", conf=self.conf,
-                                                   imgsz=self.imgsz, device=self.device, half=self.half,
-                                                   verbose=False)[0])
+                                                   imgsz=self.imgsz, device=self.device, verbose=False,
+                                                   **self._precision)[0])
                     for f in frames]
         results = self.model.predict(list(frames), conf=self.conf, imgsz=self.imgsz, device=self.device,
-                                     half=self.half, verbose=False)
+                                     verbose=False, **self._precision)
         return [self._convert(r) for r in results]

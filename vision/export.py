@@ -60,8 +60,8 @@ def export(weights: str | Path, fmt: str, *, imgsz: int = 640, out: str | Path |
         raise ExportError(f"PyTorch weights (.pt) to export not found: {src}")
     try:
         made = Path(YOLO(str(src), task="detect").export(
-            format=fmt, imgsz=imgsz, dynamic=True, half=half, verbose=False,
-            **({"simplify": True} if fmt == "onnx" else {})))
+            format=fmt, imgsz=imgsz, dynamic=True, verbose=False,
+            **({"quantize": 16} if half else {}), **({"simplify": True} if fmt == "onnx" else {})))
     except Exception as exc:  # noqa: BLE001 - any exporter failure is one clear error
         raise ExportError(f"cannot export {src} to {fmt}: {exc.__class__.__name__}: {exc}") from exc
     if out is None:

@@ -114,17 +114,21 @@ class Pipeline:
 def run_batched(cameras: list[tuple[object, Pipeline, object]], detector: Detector,
                 on_found: Callable[[object, Found], None], stop: Callable[[], bool] = lambda: False,
                 on_frame: Callable[[object, float, np.ndarray, list[Detection]], None] | None = None,
-                idle_s: float = 0.02) -> int:
+                idle_s: float = 0.02, joining: Callable[[], list[tuple[object, Pipeline, object]]] | None = None
+                ) -> int:
     """Several cameras in one loop: one frame from each, the changed ones inferred in one batch.
 
     `cameras` holds (key, pipeline, frame iterator); cameras whose stream ends drop out. Each pipeline
     keeps its own gate and rules; only the detector call is shared. An iterator may yield None for "nothing new
     yet" (`vision.sources.LatestFrame`): that camera sits the round out, and a round where none had anything
-    waits `idle_s` instead of spinning.
+    waits `idle_s` instead of spinning. `joining`, when given, is asked every round for cameras to add (a
+    vision node handing cameras over without a restart); the loop then runs until `stop()`, even with none.
     """
     active = [(key, pipe, iter(frames)) for key, pipe, frames in cameras]
     n = 0
-    while active and not stop():
+    while (active or joining is not None) and not stop():
+        if joining is not None:
+            active += [(key, pipe, iter(frames)) for key, pipe, frames in joining()]
         batch, keep = [], []
         for key, pipe, frames in active:
             try:

@@ -177,6 +177,11 @@ class LatestFrame:
         still inside the decoder."""
         self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        """The reader thread is still reading."""
+        return self._thread.is_alive()
+
     def poll(self) -> tuple[float, np.ndarray] | None:
         """The newest frame not yet taken, or None."""
         with self._lock:

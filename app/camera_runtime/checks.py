@@ -48,6 +48,11 @@ class CameraChecks:
             self.checks[p["camera_id"]].setdefault(p["case_id"], SpotCheck(
                 p["case_id"], p["category"], p["anchor_px"], looks=self.looks, span_s=self.minutes * 60))
 
+    def watch(self, camera_ids: list[int]) -> None:
+        """The cameras changed (a vision node handed some over): keep the checks of those still here only."""
+        self.camera_ids = list(camera_ids)
+        self.checks = {cid: self.checks.get(cid, {}) for cid in self.camera_ids}
+
     def on_frame(self, camera_id: int, ts: float, frame: np.ndarray, detections: list[Detection]) -> None:
         """One frame of a camera: a look for each of its pending checks that is due one."""
         checks = self.checks.get(camera_id)

@@ -2,9 +2,10 @@
 the supervisor; many nodes run side by side and take over each other's cameras.
 
 Every beat (a third of VISION_LEASE_S) the node renews its leases, gives back what is beyond its fair share and
-takes free or expired cameras; when the set it holds changes, its camera processes are restarted with the new set
-and their lease versions. On shutdown it stops them and gives every camera back at once, so nobody waits for the
-leases to expire.
+takes free or expired cameras; when the set it holds changes, it tells its camera process (one detector for all
+its cameras, the default) the new set and lease versions, and cameras leave and join it without a restart — the
+others keep running. With `--batch N` (several processes) the processes are restarted with the new set instead.
+On shutdown it stops them and gives every camera back at once, so nobody waits for the leases to expire.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Node:
         self.held: dict[int, int] = {}
         self._running: dict[int, int] = {}
         self._cameras: tuple[threading.Thread, object] | None = None
+        self._lease: dict = {"node": name, "versions": {}}
+        self._control = None
 
     def beat(self) -> dict[int, int]:
         """One heartbeat against the database (committed); the leases now held."""
@@ -47,14 +50,24 @@ class Node:
     def _start(self) -> None:
         import multiprocessing as mp
 
-        stop = mp.get_context("spawn").Event()
+        ctx = mp.get_context("spawn")
+        stop = ctx.Event()
         ids = sorted(self.held)
-        lease = {"node": self.name, "versions": dict(self.held)}
+        self._lease = {"node": self.name, "versions": dict(self.held)}
+        self._control = ctx.Queue() if self.batch == 0 else None
         thread = threading.Thread(target=supervise, args=(ids, self.weights, self.classmap, self.config, stop),
-                                  kwargs={"batch": self.batch, "lease": lease}, name=f"node-{self.name}")
+                                  kwargs={"batch": self.batch, "lease": self._lease, "control": self._control},
+                                  name=f"node-{self.name}")
         thread.start()
         self._cameras, self._running = (thread, stop), dict(self.held)
         log.info("node %s: running %d camera(s): %s", self.name, len(ids), ids)
+
+    def _hand_over(self) -> None:
+        """Tell the running process the new set: cameras leave and join without stopping the others."""
+        self._lease["versions"] = dict(self.held)  # a process restarted after a crash starts with this set
+        self._control.put(dict(self.held))
+        self._running = dict(self.held)
+        log.info("node %s: now %d camera(s): %s", self.name, len(self.held), sorted(self.held))
 
     def _stop_cameras(self) -> None:
         if self._cameras is not None:
@@ -73,9 +86,12 @@ class Node:
             while not stop.is_set():
                 held = self.beat()
                 if held != self._running:
-                    self._stop_cameras()
-                    if held:
-                        self._start()
+                    if held and self._cameras is not None and self._control is not None:
+                        self._hand_over()
+                    else:
+                        self._stop_cameras()
+                        if held:
+                            self._start()
                 # Short sleeps, never stop.wait(): SIGTERM's handler sets `stop`, and a multiprocessing Event set
                 # from a handler that interrupted this thread's own wait() deadlocks in notify_all.
                 next_beat = time.monotonic() + every

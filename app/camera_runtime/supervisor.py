@@ -52,10 +52,12 @@ def run(cameras: list[tuple[int, str]], weights: str | None = None, classmap: st
 
 
 def supervise(camera_ids: list[int], weights: str | None, classmap: str | None, config: dict | None = None,
-              stop=None, batch: int = 1, lease: dict | None = None) -> None:
+              stop=None, batch: int = 1, lease: dict | None = None, control=None) -> None:
     """Run the cameras — one process per `batch` of them — until `stop` is set; restart crashed ones.
 
-    `lease` is handed to the processes when a vision node runs them (see `app.camera_runtime.node`)."""
+    `lease` and `control` come from a vision node (see `app.camera_runtime.node`): the node updates
+    `lease["versions"]` and tells the one process through `control`; a crashed process restarts with the set the
+    node holds then."""
     ctx = mp.get_context("spawn")  # no forked CUDA/DB state in the children
     stop = stop or ctx.Event()
     size = batch if batch > 0 else max(1, len(camera_ids))  # 0: every camera in one process, one detector
@@ -65,7 +67,9 @@ def supervise(camera_ids: list[int], weights: str | None, classmap: str | None, 
     procs = {}
 
     def start(gid):
-        p = ctx.Process(target=camera_process, args=(groups[gid], weights, classmap, stop, config, lease),
+        if control is not None:  # one process for the node's whole set, whatever it is now
+            groups[gid] = sorted(lease["versions"])
+        p = ctx.Process(target=camera_process, args=(groups[gid], weights, classmap, stop, config, lease, control),
                         daemon=False, name=f"cameras-{'-'.join(map(str, groups[gid]))}")
         p.start()
         procs[gid] = p

@@ -23,6 +23,9 @@ class Camera(db.Model):
     position = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
     heading_deg: Mapped[float | None] = mapped_column(sa.Float)
     stream_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    # The stream detection reads when the camera offers a sub-stream (decoding it costs a fraction of the main
+    # stream's); empty: detection reads stream_url.
+    detect_url: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     enabled: Mapped[bool] = mapped_column(default=True)
     fps: Mapped[float] = mapped_column(sa.Float, default=1.0)
     frame_width: Mapped[int | None] = mapped_column()

@@ -29,6 +29,12 @@ def lease_seconds() -> float:
     return float(current_app.config["VISION_LEASE_S"])
 
 
+def running_node(camera: Camera) -> str | None:
+    """The vision node whose lease on the camera is current (None when no node runs it now)."""
+    alive = camera.node is not None and camera.lease_expires_at is not None and camera.lease_expires_at > utcnow()
+    return camera.node if alive else None
+
+
 def heartbeat(node: str, capacity: int) -> None:
     """Record that `node` is alive with this capacity."""
     now = utcnow()

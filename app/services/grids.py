@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -17,6 +15,7 @@ from sqlalchemy.orm import defer
 
 from app.errors import ValidationError
 from app.extensions import db
+from app.inputs import coded_features, read_json_file
 from app.models import Grid, Region, RegionLevel
 
 
@@ -67,37 +66,11 @@ def grid_for_point(lon: float, lat: float) -> Grid | None:
     return db.session.scalars(_GRID_AT, {"lon": lon, "lat": lat}).first()
 
 
-def _read(source) -> dict:
-    if isinstance(source, dict):
-        return source
-    try:
-        return json.loads(Path(source).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValidationError(_l("Cannot read %(path)s: %(err)s"), path=str(source), err=str(exc)) from exc
-    except json.JSONDecodeError as exc:
-        raise ValidationError(_l("The file is not valid JSON: %(err)s"), err=str(exc)) from exc
-
-
 def _validate(doc: dict) -> list[dict]:
     """Check every feature; raise one ValidationError listing every problem found."""
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(
-        doc.get("features"), list
-    ):
-        raise ValidationError(_l("Expected a GeoJSON FeatureCollection."))
     pattern = re.compile(current_app.config["GRID_CODE_PATTERN"])
-    problems, items, seen = [], [], {}
-    for i, feat in enumerate(doc["features"]):
-        props = (feat or {}).get("properties") or {}
-        code = str(props.get("code") or "").strip()
-        where = f"feature {i}" + (f" ({code})" if code else "")
-        if not code:
-            problems.append(f"{where}: missing properties.code")
-        elif not pattern.match(code):
-            problems.append(f"{where}: code does not match {pattern.pattern}")
-        elif code in seen:
-            problems.append(f"{where}: code also used by feature {seen[code]}")
-        else:
-            seen[code] = i
+    problems, items = [], []
+    for feat, props, code, where in coded_features(doc, pattern, f"code does not match {pattern.pattern}", problems):
         try:
             geom = shape(feat["geometry"])
         except Exception as exc:  # noqa: BLE001 - any malformed geometry is reported the same way
@@ -119,8 +92,6 @@ def _validate(doc: dict) -> list[dict]:
             problems.append(f"{where}: invalid geometry ({explain_validity(geom)})")
             continue
         items.append({"code": code, "name": str(props.get("name") or code), "props": props, "geom": geom})
-    if not doc["features"]:
-        problems.append("the collection has no features")
     if problems:
         raise ValidationError(_l("The grid file has %(n)d problem(s)."), n=len(problems), details=problems)
     return items
@@ -178,7 +149,7 @@ def _overlaps(codes: list[str], tolerance_m2: float) -> list[str]:
 
 def import_grids(source) -> GridImport:
     """Validate and upsert every grid of a GeoJSON FeatureCollection, or nothing (caller rolls back)."""
-    items = _validate(_read(source))
+    items = _validate(read_json_file(source))
     report, counter = GridImport(), [0]
     existing = {g.code: g for g in db.session.scalars(select(Grid).where(Grid.code.in_([i["code"] for i in items])))}
     for item in items:

@@ -65,7 +65,8 @@ def camera_setup(camera: Camera) -> dict:
             log.warning("camera %s: calibration unusable (%s); using its position", camera.code, exc)
     p = to_shape(camera.position)
     return {"id": camera.id, "code": camera.code, "zones": zones, "calibration": calibration,
-            "position": (p.x, p.y), "fps": camera.fps, "url": camera.stream_url}
+            "position": (p.x, p.y), "fps": camera.fps,
+            "url": camera.detect_url or camera.stream_url}
 
 
 def cameras_geojson() -> dict:
@@ -79,14 +80,8 @@ def cameras_geojson() -> dict:
          "geometry": {"type": "Point", "coordinates": list(to_shape(c.position).coords[0])},
          "properties": {"code": c.code, "name": c.name, "enabled": c.enabled, "heading": c.heading_deg,
                         "fps": c.fps, "calibration_rms_m": c.calibration_rms_m, "health": health[c.code],
-                        "node": _node_of(c)}}
+                        "node": camera_leases.running_node(c)}}
         for c in cams]}
-
-
-def _node_of(camera: Camera) -> str | None:
-    """The vision node whose lease on the camera is current (None when no node runs it now)."""
-    alive = camera.node is not None and camera.lease_expires_at is not None and camera.lease_expires_at > utcnow()
-    return camera.node if alive else None
 
 
 def camera_detail(ref: str | int, viewer_locale: str) -> dict:
@@ -116,7 +111,7 @@ def camera_detail(ref: str | int, viewer_locale: str) -> dict:
     cases = db.session.scalars(select(Case).where(Case.camera_id == cam.id, Case.status.in_(OPEN_VALUES))
                                .order_by(Case.reported_at.desc()).limit(20))
     return {"code": cam.code, "name": cam.name, "enabled": cam.enabled, "fps": cam.fps,
-            "health": read_health([cam.code])[cam.code], "node": _node_of(cam),
+            "health": read_health([cam.code])[cam.code], "node": camera_leases.running_node(cam),
             "findings_today": sorted(findings.values(), key=lambda f: -f["found"]), "evidence_today": evidence,
             "open_cases": [{"id": c.id, "number": c.number, "status": c.status.value, "category": c.category_code,
                             "category_name": names.get(c.category_code, c.category_code)} for c in cases]}

@@ -1,5 +1,6 @@
 """Vision nodes as real processes on this machine: two `flask vision run --node` processes share the cameras;
-one is killed with SIGKILL and the other runs its cameras within 30 s; a clean stop gives every camera back."""
+the first hands two over to the newcomer without restarting its camera process; one is killed with SIGKILL and the
+other runs its cameras within 30 s; a clean stop gives every camera back."""
 
 import os
 import signal
@@ -58,11 +59,15 @@ def test_nodes_share_cameras_and_take_over_a_killed_ones(app, tmp_path, tiny_wei
     b = None
     try:
         assert wait_for(lambda: set(holders().values()) == {"A"}, 60) is not None  # alone: A takes all four
-        b = node(app, "B", env, log)
-        assert wait_for(lambda: sorted(map(str, holders().values())) == ["A", "A", "B", "B"], 60) is not None  # fair
         running = lambda who: all(h and h.get("node") == who and not h.get("stopped")  # noqa: E731
                                   for h in read_health([c for c, n in holders().items() if n == who]).values())
+        assert wait_for(lambda: running("A"), 60) is not None, read_health(CODES)
+        pid_a = {h["pid"] for h in read_health(CODES).values()}
+        b = node(app, "B", env, log)
+        assert wait_for(lambda: sorted(map(str, holders().values())) == ["A", "A", "B", "B"], 60) is not None  # fair
         assert wait_for(lambda: running("A") and running("B"), 60) is not None, (holders(), read_health(CODES))
+        kept = [c for c, n in holders().items() if n == "A"]
+        assert len(pid_a) == 1 and {h["pid"] for h in read_health(kept).values()} == pid_a  # A never restarted
         os.killpg(a.pid, signal.SIGKILL)  # the node and its camera process, without a chance to give anything back
         a.wait(10)
         took = wait_for(lambda: set(holders().values()) == {"B"}, 30)

@@ -23,6 +23,16 @@ def boxes(detector, frames):
         found, key=lambda d: -d.conf)[:3]] for found in detector.detect(frames)]
 
 
+def in_bf16(fmt: str) -> bool:
+    """Whether the runtime computes in bf16 on this CPU: OpenVINO does where the CPU has it (AMD Zen 4, Intel
+    Sapphire Rapids), which moves single confidences by a few hundredths; ONNX Runtime stays in fp32."""
+    if fmt != "openvino":
+        return False
+    import openvino
+
+    return "bf" in str(openvino.Core().get_property("CPU", "INFERENCE_PRECISION_HINT")).lower()
+
+
 def test_exports_detect_what_pytorch_detects_in_batches(tiny_weights, exports):
     frames = [frame_with("exposed_garbage", 300, 250), frame_with("banner", 200, 200),
               frame_with("bin_overflow", 400, 200)]
@@ -32,11 +42,12 @@ def test_exports_detect_what_pytorch_detects_in_batches(tiny_weights, exports):
         det = YoloDetector(path, imgsz=640, conf=0.2)
         assert det.format == fmt and det.model_version.startswith(path.name)
         got = boxes(det, frames)  # three frames in one call: the export's batch size is dynamic
+        conf_tol, px_tol = (0.05, 4) if in_bf16(fmt) else (0.02, 2)
         for mine, theirs in zip(got, torch_boxes, strict=True):
             assert [c for c, _, _ in mine[:1]] == [c for c, _, _ in theirs[:1]]  # the same best category …
             for (_, conf_a, box_a), (_, conf_b, box_b) in zip(mine, theirs, strict=False):
                 shift = max(abs(a - b) for a, b in zip(box_a, box_b, strict=True))
-                assert abs(conf_a - conf_b) <= 0.02 and shift <= 2  # … in the same place
+                assert abs(conf_a - conf_b) <= conf_tol and shift <= px_tol, (fmt, mine, theirs)  # … same place
 
 
 def test_exports_keep_the_quality(tiny_weights, synthetic_data, exports):

@@ -344,3 +344,59 @@ def test_a_citizen_case_in_a_cameras_view_is_checked_by_that_camera(app, camera,
     token = db.session.get(Case, seen.id).tracking_token
     page = app.test_client().get(f"/track/{token}").get_data(as_text=True)
     assert "由现场摄像头核查" in page
+
+
+def test_cameras_leave_and_join_a_running_loop_when_the_node_says(app, camera, tmp_path, monkeypatch):
+    import queue
+    import threading
+    import time
+
+    from app.camera_runtime import process
+    from app.camera_runtime.demo import demo_video
+    from app.camera_runtime.health import read_health
+
+    monkeypatch.setattr(process, "HEALTH_EVERY_S", 0.3)
+    monkeypatch.setitem(app.config, "DEMO_VIDEO_DIR", str(tmp_path))
+    other = Camera(code="CAMU", name="另一路口", position=point_sql(120.015, 30.004), fps=2,
+                   stream_url="demo://camera/2")
+    camera.stream_url = "demo://camera/1"
+    db.session.add(other)
+    db.session.commit()
+    for url in (camera.stream_url, other.stream_url):
+        make_video(demo_video(url, tmp_path), [Actor("exposed_garbage", 300, 250, start=1)], seconds=4, fps=5)
+    control, stop = queue.Queue(), threading.Event()
+    lease = {"node": "A", "versions": {camera.id: 1}}
+
+    def loop():
+        with app.app_context():
+            process.run_cameras([camera.id], stop, lease=lease, control=control)
+
+    def until(check, seconds=30):
+        t0 = time.monotonic()
+        while not check():
+            assert time.monotonic() - t0 < seconds, read_health(["CAMT", "CAMU"])
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    try:
+        until(lambda: (read_health(["CAMT"])["CAMT"] or {}).get("frames_used", 0) > 0)
+        assert read_health(["CAMU"])["CAMU"] is None
+        control.put({other.id: 3})  # the node gave CAMT up and took CAMU
+        until(lambda: (read_health(["CAMU"])["CAMU"] or {}).get("frames_used", 0) > 0)
+        time.sleep(0.5)  # CAMT's reader has stopped: its health no longer moves
+        left = read_health(["CAMT"])["CAMT"]["at"]
+        time.sleep(1.0)
+        health = read_health(["CAMT", "CAMU"])
+        assert health["CAMT"]["at"] == left and health["CAMU"]["at"] > left
+        assert health["CAMU"]["pid"] == health["CAMT"]["pid"] and lease["versions"] == {other.id: 3}
+        assert [t.name for t in threading.enumerate() if t.name.startswith("read-")] == ["read-CAMU"]
+        control.put({camera.id: 4, other.id: 3})
+        until(lambda: read_health(["CAMT"])["CAMT"]["at"] > left and
+              read_health(["CAMT"])["CAMT"]["batched_with"] == 2)
+        assert thread.is_alive()  # one loop all along: nothing was restarted
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert all(h["stopped"] for h in read_health(["CAMT", "CAMU"]).values())
