@@ -485,10 +485,12 @@ def banner(base: str, processes: list[str], log_dir: str | None, *, demo: bool) 
 def register_cli(app) -> None:
     """Attach every command group to the app's CLI."""
     from app.cli_intel import intel_cli
+    from app.cli_patrol import patrol_cli
     from app.cli_vision import vision_cli
 
     app.cli.add_command(vision_cli)
     app.cli.add_command(intel_cli)
+    app.cli.add_command(patrol_cli)
     for cmd in (grids_cli, cameras_cli, categories_cli, calendar_cli, users_cli, audit_cli, seed_cli, dispatch_cli,
                 kpis_cmd, demo_cli, open311_cli, worker_cmd, scheduler_cmd, serve_all, serve_stream):
         app.cli.add_command(cmd)

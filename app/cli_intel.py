@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from app.cli_types import SEEDS, seeds_text
 from app.services import intel
 from app.services.catalog import DEFAULT_FILE
 
@@ -66,32 +67,22 @@ def classify_cmd(k):
                                                      for g in top]}, ensure_ascii=False))
 
 
-def _seeds(text: str) -> list[int]:
-    """"101-110" or "1,5,9" → seed list."""
-    try:
-        if "-" in text:
-            lo, hi = (int(x) for x in text.split("-", 1))
-            return list(range(lo, hi + 1))
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(f"not a seed range or list: {text}") from exc
-
-
 @intel_cli.command("eval-duplicates")
-@click.option("--seeds", default="201-210", show_default=True,
+@click.option("--seeds", type=SEEDS, default="201-210", show_default=True,
               help="generated districts to measure on (never 1–8: the weights were fitted on those)")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="default: DUPLICATE_THRESHOLD")
 @click.option("--fit", "refit", is_flag=True, help="refit the weights on the tuning seeds 1–8 first and use them")
 @click.option("--json", "as_json", is_flag=True)
 def eval_duplicates_cmd(seeds, threshold, refit, as_json):
     """Precision and recall of the duplicate score on labelled generated reports, beside the old rule."""
-    r = intel.evaluate_duplicates(_seeds(seeds), threshold=threshold, refit=refit)
+    r = intel.evaluate_duplicates(seeds, threshold=threshold, refit=refit)
     if as_json:
         click.echo(json.dumps(r))
         return
     if refit:
         click.echo(f"refitted on tuning seeds: {r['weights']}")
-    click.echo(f"duplicate score ≥ {r['threshold']} on {len(r['seeds'])} generated districts (seeds {seeds})")
+    click.echo(f"duplicate score ≥ {r['threshold']} on {len(r['seeds'])} generated districts "
+               f"(seeds {seeds_text(seeds)})")
     click.echo("  seed  reports  links P / R     pairs P / R     old rule P / R")
     for s in r["seeds"]:
         click.echo(f"  {s['seed']:>4}  {s['reports']:>7}  {s['links']['precision']:.3f} / {s['links']['recall']:.3f}"

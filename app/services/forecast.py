@@ -1,0 +1,65 @@
+"""The forecast (`patrol.forecast`) on the platform's own history: every case that was a real problem, from every
+source, at its place and reporting time, on the H3 cells covering the district's grids.
+
+Times are hours since the Monday 00:00 (local time, TIMEZONE) on or before the first case, so the hour of the
+week the model learns is the district's wall clock.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, text
+
+from app.errors import ValidationError
+from app.extensions import db
+from app.models import Case, Category
+from dispatch.lifecycle import TERMINAL
+from patrol.cells import Cells, cell_of, cells_covering
+from patrol.evaluate import as_events, held_out
+from patrol.history import HOURS_PER_WEEK, Event
+
+MIN_TRAINING_WEEKS = 4
+
+
+def district_cells(extra: set[str] = frozenset()) -> list[str]:
+    """The cells whose centres lie in the district's grids, plus `extra` (cells of problems on the edge)."""
+    union = db.session.scalar(text("SELECT ST_AsGeoJSON(ST_Union(geom)) FROM grids"))
+    if union is None:
+        raise ValidationError(_l("No grids are imported yet."))
+    return sorted(set(cells_covering(json.loads(union))) | set(extra))
+
+
+def history() -> tuple[datetime | None, list[Event]]:
+    """The start of the first week (local Monday 00:00) and every real problem since, oldest first."""
+    rows = db.session.execute(
+        select(Case.reported_at, Case.lon, Case.lat, Case.category_code)
+        .where(Case.status.not_in([s.value for s in TERMINAL])).order_by(Case.reported_at)).all()
+    if not rows:
+        return None, []
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    first = rows[0][0].astimezone(tz)
+    origin = (first - timedelta(days=first.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    return origin, [Event((at - origin).total_seconds() / 3600, cell_of(lon, lat), code)
+                    for at, lon, lat, code in rows]
+
+
+def evaluate(test_weeks: int = 4, horizon_h: float = 24.0) -> dict:
+    """Hit rate and PAI of the forecast and of last month's hotspot map on the last `test_weeks` whole weeks."""
+    origin, events = history()
+    if origin is None:
+        raise ValidationError(_l("There are no cases to learn from yet."))
+    now = datetime.now(origin.tzinfo)
+    weeks = int((now - origin).total_seconds() // 3600 // HOURS_PER_WEEK)
+    if weeks < test_weeks + MIN_TRAINING_WEEKS:
+        raise ValidationError(_l("The forecast needs %(need)d whole weeks of cases to be judged; there are %(have)d."),
+                              need=test_weeks + MIN_TRAINING_WEEKS, have=weeks)
+    cells = Cells(district_cells({e.cell for e in events}))
+    categories = sorted(set(db.session.scalars(select(Category.code))) | {e.category for e in events})
+    result = held_out(cells, len(categories), as_events(cells, categories, events), weeks - test_weeks, test_weeks,
+                      horizon_h=horizon_h)
+    return {"cells": len(cells), "weeks": weeks, "since": origin.isoformat(), **result}
