@@ -1,4 +1,5 @@
-"""`flask patrol …`: proactive discovery (未诉先办) — judge the forecast of where problems come next.
+"""`flask patrol …`: proactive discovery (未诉先办) — judge the forecast of where problems come next, compare
+patrol policies in the simulator.
 
 Options are parsed here; the work is in `app.services.forecast` and the pure `patrol` library.
 """
@@ -13,8 +14,14 @@ from flask.cli import AppGroup
 from app.cli import domain_command
 from app.cli_types import SEEDS, seeds_text
 from patrol.evaluate import METHODS, SHARES
+from patrol.simulate import POLICIES
 
 patrol_cli = AppGroup("patrol", help="Proactive discovery: the forecast of where problems come next.")
+SIM_FIGURES = (("proactive_share", "found before a citizen report (主动发现率)", "{:.3f}"),
+               ("discovery_h", "hours from appearance to discovery", "{:.2f}"),
+               ("reported_close_h", "hours from a citizen's report to the fix", "{:.2f}"),
+               ("patrol_hours_per_day", "patrol hours a day", "{:.1f}"),
+               ("task_use", "share of duty time on cases", "{:.3f}"))
 TITLES = {"forecast": "forecast (self-exciting, by place × hour of week)", "hotspot": "last month's hotspot map"}
 
 
@@ -71,3 +78,41 @@ def forecast_eval_cmd(seeds, on_db, weeks, test_weeks, horizon_hours, as_json):
         click.echo(f"  forecast ÷ hotspot hit rate at {share:.0%}: {ratio['mean']:.3f} "
                    f"[95 % CI {ratio['ci95'][0]:.3f}, {ratio['ci95'][1]:.3f}; min {ratio['min']:.3f}, "
                    f"max {ratio['max']:.3f}]")
+
+
+@patrol_cli.command("simulate")
+@click.option("--seeds", type=SEEDS, default="201-210", show_default=True,
+              help="generated districts (the planner's settings were looked at on 1–8 only)")
+@click.option("--days", type=click.IntRange(1, 28), default=7, show_default=True, help="measured days per district")
+@click.option("--policies", default=",".join(POLICIES), show_default=True)
+@click.option("--load", type=click.FloatRange(0.1, 0.99), default=0.85, show_default=True,
+              help="the field force's use by case work alone")
+@click.option("--processes", type=click.IntRange(1, 64), default=None, help="default: one per core")
+@click.option("--json", "as_json", is_flag=True)
+def simulate_cmd(seeds, days, policies, load, processes, as_json):
+    """Patrol policies on simulated days where problems wait unseen until a citizen, a camera or an inspector
+    finds them: the share found before a citizen report, time to discovery, time to fix reported cases."""
+    import os
+
+    from patrol.simulate import evaluate
+
+    chosen = [p.strip() for p in policies.split(",") if p.strip()]
+    if unknown := set(chosen) - set(POLICIES):
+        raise click.BadParameter(f"unknown {sorted(unknown)}: use {', '.join(POLICIES)}", param_hint="--policies")
+    r = evaluate(seeds, chosen, processes=processes or os.cpu_count() or 1, days=days, load=load)
+    if as_json:
+        click.echo(json.dumps(r, default=float))
+        return
+    click.echo(f"{len(seeds)} generated districts (seeds {seeds_text(seeds)}), {days} measured days each, "
+               f"field force sized to {load:.0%} load by case work")
+    m = r["summary"]
+    for policy in chosen:
+        click.echo(f"  {policy}:")
+        for figure, title, fmt in SIM_FIGURES:
+            v = m[policy][figure]
+            click.echo(f"    {title:<42} {fmt.format(v['mean'])}  [95 % CI {fmt.format(v['ci95'][0])}, "
+                       f"{fmt.format(v['ci95'][1])}; min {fmt.format(v['min'])}, max {fmt.format(v['max'])}]")
+    for figure, title in (("discovery_h", "time to discovery"), ("reported_close_h", "time to fix reported cases")):
+        if (v := m.get(f"forecast_vs_none_{figure}")) is not None:
+            click.echo(f"  forecast ÷ none, {title}: {v['mean']:.3f} [95 % CI {v['ci95'][0]:.3f}, "
+                       f"{v['ci95'][1]:.3f}; min {v['min']:.3f}, max {v['max']:.3f}]")

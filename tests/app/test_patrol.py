@@ -57,3 +57,12 @@ def test_forecast_eval_on_the_platforms_history(app):
     assert out["forecast_hit_0.05"] > 0.5  # the busy corner is flagged
     r = run(app, "--db", "--test-weeks", "4")
     assert r.exit_code == 1 and "8" in r.output  # not enough weeks to judge four: the need is said
+
+
+def test_simulate_compares_policies(app):
+    r = app.test_cli_runner().invoke(args=["patrol", "simulate", "--seeds", "6", "--days", "1", "--policies",
+                                           "none,forecast", "--processes", "1"])
+    assert r.exit_code == 0, r.output
+    assert "found before a citizen report (主动发现率)" in r.output and "forecast ÷ none, time to discovery" in r.output
+    r = app.test_cli_runner().invoke(args=["patrol", "simulate", "--policies", "none,clairvoyant"])
+    assert r.exit_code == 2 and "clairvoyant" in r.output
