@@ -5,13 +5,13 @@ drift, recurrence). The weeks before the measured days are the platform's histor
 hours after it appeared. In the measured days a problem stays latent until the first of:
 
 - **a citizen** reports it — most are never reported: citizens call about a share of each kind
-  (`CITIZEN_REPORTS`), after a delay that depends on the kind (a stall in the way within hours, a cracked kerb
+  (`patrol.value.DISCOVERY`), after a delay that depends on the kind (a stall in the way within hours, a cracked kerb
   after a day) and on the place (busy cells report sooner);
 - **a camera** sees it, if its cell is in a camera's view and its category is one the detector knows (after the
   dwell time, with a chance of missing it);
 - **an inspector** passing through its cell notices it: on a patrol round, or on site for another case.
 
-Some problems go away on their own if nobody comes (a stall moves on, laundry is taken in: `LIFETIME_H`); the
+Some problems go away on their own if nobody comes (a stall moves on, laundry is taken in); the
 rest stay until found. The field force works an early and a late shift of eight hours (inspectors alternate; the
 late one runs to 22:00 for evening markets) and handles every problem found: the nearest free inspector on duty
 goes, first found first served, a patroller breaking off the round; one found on patrol that can be fixed there
@@ -25,7 +25,8 @@ solver for all):
 - `hotspot`: last month's hotspot map (each cell's reported problems in the 28 days before);
 - `forecast`: ours — the problems expected to be waiting unseen in each cell (`unseen_value`): the forecast's
   rate per category (refitted every night on what was reported) integrated over the hours since anyone last looked
-  there, each hour weighted by the chance such a problem is still there unreported, times the category's weight.
+  there, each hour weighted by the chance such a problem is still there unreported, times the category's weight
+  (`patrol.value`).
 
 Every policy of one seed sees the same problems, citizens and cameras. The report gives the share of the problems
 found that were found before any citizen report (主动发现率), the time from appearance to discovery, the time from
@@ -46,23 +47,12 @@ from dispatch.evaluation import spread
 from dispatch.routing import distance_km
 from patrol.cells import Cells, centre
 from patrol.forecast import Events, Forecaster, hotspot_map
-from patrol.history import CATEGORIES, FAMILIES, HOURS_PER_WEEK, generate
+from patrol.history import CATEGORIES, HOURS_PER_WEEK, generate
 from patrol.plan import plan_round
+from patrol.value import DETECTABLE, DISCOVERY, FAMILY, unseen_value
 
 POLICIES = ("none", "random", "hotspot", "forecast")
-FAMILY = {c: f.name for f in FAMILIES for c in f.categories}
-# Per family: minutes on site to fix, citizens' mean delay before reporting (hours, at an average place), weight
-# of a problem in a round's value (safety first), fixed on the spot by the inspector who finds it.
-HANDLE_MIN = {"vending": 15.0, "waste": 30.0, "facilities": 40.0, "advertising": 25.0, "street": 12.0}
-CITIZEN_H = {"vending": 3.0, "waste": 8.0, "facilities": 24.0, "advertising": 12.0, "street": 6.0}
-# Of each kind, the share a citizen ever reports (the rest wait for an inspector or a camera) — 12345-hotline
-# figures put citizens' share of what a district handles well under half; these are this simulation's assumptions.
-CITIZEN_REPORTS = {"vending": 0.5, "waste": 0.6, "facilities": 0.5, "advertising": 0.3, "street": 0.4}
-LIFETIME_H = {"vending": 2.0, "street": 6.0}  # mean hours before it goes away unseen; the others stay
-SEVERITY = {"vending": 1.0, "waste": 1.0, "facilities": 1.5, "advertising": 0.7, "street": 0.7}
-FIX_ON_SPOT = {"vending", "street"}
-# The 17 categories the camera detector knows (the others — streetlights, graffiti, bikes, cars — it does not).
-DETECTABLE = frozenset(CATEGORIES) - {"streetlight_fault", "graffiti", "bike_parking", "illegal_parking"}
+HANDLE_MIN = {"vending": 15.0, "waste": 30.0, "facilities": 40.0, "advertising": 25.0, "street": 12.0}  # on site
 
 
 @dataclass(frozen=True)
@@ -124,27 +114,6 @@ class Inspector:
     task_min: float = 0.0
 
 
-def unseen_value(rates: np.ndarray, unseen_h: np.ndarray, place_factor: np.ndarray, camera_cells: set[int],
-                 camera_catch: float) -> np.ndarray:
-    """Per cell, the weighted problems expected to be waiting there unseen: for each category, its rate (per hour)
-    times ∫₀ᵀ S(u) du over the T hours since anyone last looked, S(u) being the chance a problem of age u is still
-    there unreported — not reported by a citizen (a share of them, after their usual delay there), not gone by
-    itself, not caught by the cell's camera."""
-    out = np.zeros(len(unseen_h))
-    in_view = np.array([c in camera_cells for c in range(len(unseen_h))])
-    T = np.maximum(unseen_h, 0.0)
-    for k, code in enumerate(CATEGORIES):
-        fam = FAMILY[code]
-        r, d = CITIZEN_REPORTS[fam], CITIZEN_H[fam] * place_factor
-        inv_life = 1 / LIFETIME_H[fam] if fam in LIFETIME_H else 0.0
-        never = (1 - r) * (T if inv_life == 0 else (1 - np.exp(-T * inv_life)) / inv_life)
-        a = inv_life + 1 / d
-        reported_later = r * (1 - np.exp(-T * a)) / a
-        seen_by_camera = np.where(in_view, camera_catch, 0.0) if code in DETECTABLE else 0.0
-        out += rates[:, k] * SEVERITY[fam] * (never + reported_later) * (1 - seen_by_camera)
-    return out
-
-
 class World:
     """The seed's district, history, measured problems, cameras and citizens — the same for every policy."""
 
@@ -165,11 +134,11 @@ class World:
         self.camera_cells = set(rng.choice(busier, max(1, round(cfg.camera_share * len(ids))), replace=False).tolist())
 
         def delay_h(family: str, cell: int) -> float:
-            return float(rng.exponential(CITIZEN_H[family] * self.place_factor[cell]))
+            return float(rng.exponential(DISCOVERY[family].report_h * self.place_factor[cell]))
 
         def report_h(family: str, cell: int) -> float:
             """Hours until a citizen reports it, or inf."""
-            return delay_h(family, cell) if rng.random() < CITIZEN_REPORTS[family] else math.inf
+            return delay_h(family, cell) if rng.random() < DISCOVERY[family].report_share else math.inf
 
         # The history the platform has: what was reported and when — some hours after it appeared (the district's
         # own inspectors found much of it; the forecast and the hotspot map learn from all of it alike).
@@ -184,7 +153,8 @@ class World:
             if not start_h <= e.t < start_h + cfg.days * 24:
                 continue
             c, fam = self.cells.index[e.cell], FAMILY[e.category]
-            gone = e.t + rng.exponential(LIFETIME_H[fam]) if fam in LIFETIME_H else math.inf
+            life = DISCOVERY[fam].lifetime_h
+            gone = e.t + rng.exponential(life) if life < math.inf else math.inf
             citizen = e.t + report_h(fam, c)
             p = Problem(len(self.problems), e.t * 60, c, cat_index[e.category], fam,
                         citizen * 60 if citizen < gone else math.inf, gone * 60)
@@ -251,7 +221,7 @@ class Simulation:
         if now - self.rates_at >= 15 or self.rates is None:  # the forecast moves slowly; recompute every 15 min
             self.rates = self.model.expected(now / 60, 1.0, history=known, by_category=True)  # per hour
             self.rates_at = now
-        return unseen_value(self.rates, (now - self.last_look) / 60, w.place_factor, w.camera_cells,
+        return unseen_value(self.rates, CATEGORIES, (now - self.last_look) / 60, w.place_factor, w.camera_cells,
                             cfg.camera_catch)
 
     # --- events ---
@@ -262,7 +232,7 @@ class Simulation:
         p.found_at, p.how = now, how
         self.latent[p.cell].remove(pid)
         self.found.append((now, p.cell, p.cat))
-        if finder is not None and p.family in FIX_ON_SPOT and finder.task is None:
+        if finder is not None and DISCOVERY[p.family].fix_on_spot and finder.task is None:
             self._assign(finder, pid, now, travel_min=0.0)  # 即查即改: fixed by the one who found it
         else:
             self.tasks.append(pid)

@@ -75,13 +75,13 @@ def test_problems_waiting_unseen_grow_with_the_time_since_the_last_look():
     rates[:, garbage] = 1.0
     place = np.ones(3)
     hours = np.array([1.0, 4.0, 48.0])
-    v = unseen_value(rates, hours, place, camera_cells=set(), camera_catch=0.8)
+    v = unseen_value(rates, CATEGORIES, hours, place, camera_cells=set(), camera_catch=0.8)
     assert v[0] < v[1] < v[2] and v[2] > 10 * v[0]  # never-reported garbage piles up
-    watched = unseen_value(rates, hours, place, camera_cells={0, 1, 2}, camera_catch=0.8)
+    watched = unseen_value(rates, CATEGORIES, hours, place, camera_cells={0, 1, 2}, camera_catch=0.8)
     assert "exposed_garbage" in DETECTABLE and np.allclose(watched, 0.2 * v)
     rates[:] = 0
     rates[:, vendor] = 1.0
-    stalls = unseen_value(rates, hours, place, camera_cells=set(), camera_catch=0.8)
+    stalls = unseen_value(rates, CATEGORIES, hours, place, camera_cells=set(), camera_catch=0.8)
     assert stalls[2] == pytest.approx(stalls[1], rel=0.2)  # stalls move on within hours: old looks lose little
 
 
