@@ -127,6 +127,11 @@ class Config:
     # Vision nodes (`flask vision run --node`): a camera's lease lasts this long without renewal; a dead node's
     # cameras run elsewhere within it and one heartbeat (a third of it).
     VISION_LEASE_S = float(_env("VISION_LEASE_S", "12"))
+    # Proactive discovery (app/services/patrol.py): an idle inspector's round lasts this long at most (or to the end
+    # of the shift), ridden at this speed with this long spent looking round each ≈ 150 m cell.
+    PATROL_ROUND_MIN = float(_env("PATROL_ROUND_MIN", "60"))
+    PATROL_SPEED_MPS = float(_env("PATROL_SPEED_MPS", "2.0"))
+    PATROL_LOOK_S = float(_env("PATROL_LOOK_S", "90"))
     # Updates to citizens who left a contact (app/services/updates.py). Links in messages start with this.
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     SMTP_HOST = _env("SMTP_HOST", "")  # empty: e-mails are only logged
@@ -181,6 +186,11 @@ def validate(config) -> None:
         raise ConfigError(f"VISION_LEASE_S must be 3..600 seconds: {config['VISION_LEASE_S']}")
     if not 0 < config["DUPLICATE_THRESHOLD"] < 1:
         raise ConfigError(f"DUPLICATE_THRESHOLD must be between 0 and 1: {config['DUPLICATE_THRESHOLD']}")
+    if not 10 <= config["PATROL_ROUND_MIN"] <= 480:
+        raise ConfigError(f"PATROL_ROUND_MIN must be 10..480 minutes: {config['PATROL_ROUND_MIN']}")
+    if not 0.3 <= config["PATROL_SPEED_MPS"] <= 15 or not 0 <= config["PATROL_LOOK_S"] <= 1800:
+        raise ConfigError(f"PATROL_SPEED_MPS must be 0.3..15 and PATROL_LOOK_S 0..1800: "
+                          f"{config['PATROL_SPEED_MPS']}, {config['PATROL_LOOK_S']}")
     if config["EXPORT_MAX_ROWS"] < 1:
         raise ConfigError(f"EXPORT_MAX_ROWS must be positive: {config['EXPORT_MAX_ROWS']}")
 

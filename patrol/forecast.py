@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -196,6 +196,24 @@ class Forecaster:
         share = self.w[self._pd] / self._ring_cells[self._pd]
         n = len(self.cells)
         return csr_matrix((share, (self._pa, self._pb)), shape=(n, n))
+
+    # --- keeping ---
+    def to_dict(self) -> dict:
+        """The fitted model as plain JSON-able values (kept between processes; `from_dict` reads it back)."""
+        return {"cells": self.cells.ids, "categories": self.K, "settings": asdict(self.s),
+                "mu": self.mu.tolist(), "tau": self.tau.tolist(), "theta": self.theta.tolist(),
+                "omega": self.omega, "w": self.w.tolist(), "fitted_until": self.fitted_until}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Forecaster:
+        """A model written by `to_dict` (without its history: pass the recent problems to `expected`)."""
+        settings = Settings(**d["settings"])
+        model = cls(Cells(d["cells"], radius=settings.radius), int(d["categories"]), settings)
+        model.mu, model.tau = np.array(d["mu"], float), np.array(d["tau"], float)
+        model.theta, model.w = np.array(d["theta"], float), np.array(d["w"], float)
+        model.omega, model.fitted_until = float(d["omega"]), float(d["fitted_until"])
+        model._spread = model._spread_matrix()
+        return model
 
     # --- forecasting ---
     def expected(self, t0: float, hours: float, history: Events | None = None,

@@ -49,7 +49,7 @@ from patrol.cells import Cells, centre
 from patrol.forecast import Events, Forecaster, hotspot_map
 from patrol.history import CATEGORIES, HOURS_PER_WEEK, generate
 from patrol.plan import plan_round
-from patrol.value import DETECTABLE, DISCOVERY, FAMILY, unseen_value
+from patrol.value import DETECTABLE, DISCOVERY, FAMILY, place_factor, unseen_value
 
 POLICIES = ("none", "random", "hotspot", "forecast")
 HANDLE_MIN = {"vending": 15.0, "waste": 30.0, "facilities": 40.0, "advertising": 25.0, "street": 12.0}  # on site
@@ -129,7 +129,7 @@ class World:
         past = [e for e in generated if e.t < start_h]
         counts = np.bincount([self.cells.index[e.cell] for e in past], minlength=len(ids)).astype(float)
         # Busy places report sooner (more people pass), quiet ones later.
-        self.place_factor = np.clip(((counts + 1) / (counts.mean() + 1)) ** -0.3, 0.5, 2.0)
+        self.place_factor = place_factor(counts)
         busier = np.argsort(-counts)[: max(1, int(0.3 * len(ids)))]
         self.camera_cells = set(rng.choice(busier, max(1, round(cfg.camera_share * len(ids))), replace=False).tolist())
 

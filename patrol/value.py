@@ -53,6 +53,12 @@ def discovery(category: str) -> Discovery:
     return DISCOVERY.get(FAMILY.get(category, ""), OTHER)
 
 
+def place_factor(counts: np.ndarray) -> np.ndarray:
+    """Citizens' delay per cell relative to an average one, from each cell's count of past problems: busy places
+    (more problems, more people passing) report sooner, quiet ones later; within ½× and 2×."""
+    return np.clip(((counts + 1) / (counts.mean() + 1)) ** -0.3, 0.5, 2.0)
+
+
 def unseen_value(rates: np.ndarray, categories: Sequence[str], unseen_h: np.ndarray, place_factor: np.ndarray,
                  camera_cells: Collection[int], camera_catch: float) -> np.ndarray:
     """Per cell, the weighted problems expected to be waiting unseen: `rates` (cells × categories, per hour)

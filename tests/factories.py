@@ -85,6 +85,29 @@ def reported(cast: Cast, category: str = "exposed_garbage", where=INSIDE_WEST, *
     return case
 
 
+HOT_CORNER = (120.0014, 30.0014)  # where most past problems were (`past_problems`)
+
+
+def past_problems(cast: Cast, days: int = 42, seed: int = 5) -> int:
+    """Weeks of real problems reported by citizens: 70 % at one corner of the west grid, the rest anywhere in
+    the two grids (a district's history for the forecast)."""
+    import random
+    from datetime import timedelta
+
+    from app.models.types import utcnow
+
+    rng, now, n = random.Random(seed), utcnow(), 0
+    for day in range(days):
+        for _ in range(rng.randint(2, 5)):
+            hot = rng.random() < 0.7
+            lon = HOT_CORNER[0] + rng.uniform(-0.0002, 0.0002) if hot else rng.uniform(120.0005, 120.0195)
+            lat = HOT_CORNER[1] + rng.uniform(-0.0002, 0.0002) if hot else rng.uniform(30.0005, 30.0095)
+            svc.report_case(cast.citizen, category_code=rng.choice(["exposed_garbage", "mobile_vendor"]), lon=lon,
+                            lat=lat, at=now - timedelta(days=days - day, hours=rng.uniform(0, 20)))
+            n += 1
+    return n
+
+
 def check(cast: Cast, case, *, passed: bool, note: str = "", at=None):
     """The cast's checker is given the 核查 task (as the assign_checks job would) and checks."""
     if case.checker_id != cast.checker.id:

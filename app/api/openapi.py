@@ -19,6 +19,7 @@ from app.api.live import FEED_FIELDS
 from app.api.reference import (
     BBOX_FIELDS,
     DUTY_FIELDS,
+    FORECAST_FIELDS,
     KPI_EXPORT_FIELDS,
     KPI_FIELDS,
     NEARBY_FIELDS,
@@ -128,6 +129,11 @@ def build_spec() -> dict:
                                                      body={"required": True, "content": {"application/json": {
                                                          "schema": CALIBRATION_SCHEMA}}})},
         "/workers": {"get": _op("Field workers with position, duty and open tasks (GeoJSON)")},
+        "/forecast": {"get": _op("Where problems are expected in the next hours: the top forecast cells (GeoJSON "
+                                 "hexagons)", params=_q(FORECAST_FIELDS))},
+        "/me/patrol": {"get": _op("My active patrol round (its cells in order, which are done)"),
+                       "post": _op("Plan me a new patrol round from where I am")},
+        "/me/patrol/end": {"post": _op("End my patrol round")},
         "/nearby": {"get": _op("Open cases that are likely the same problem (duplicate score)", secured=False,
                                params=_q(NEARBY_FIELDS))},
         "/me": {"get": _op("The signed-in user")},

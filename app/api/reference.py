@@ -14,7 +14,7 @@ from app.auth import roles_required
 from app.extensions import db, limiter
 from app.inputs import BBOX, LAT, LON, PHASH, REPORT_TEXT, Field, bbox_arg, optional, parse, payload
 from app.models import Department, Role
-from app.services import catalog, grids, inspector, intel, kpis, users
+from app.services import catalog, grids, inspector, intel, kpis, patrol, users
 
 POSITION_FIELDS = [LON, LAT]
 SUGGEST_FIELDS = [REPORT_TEXT,
@@ -25,6 +25,8 @@ DUTY_FIELDS = [Field("on_duty", bool, True),
                      min=0.25, max=24)]
 BBOX_FIELDS = [BBOX]
 NEARBY_FIELDS = [CATEGORY, LON, LAT, optional(REPORT_TEXT), PHASH]
+FORECAST_FIELDS = [Field("hours", float, description="the window ahead, hours (4)", min=1, max=72),
+                   Field("top", float, description="share of the district's cells shown (0.1)", min=0.01, max=1)]
 KPI_FIELDS = [Field("from", str, description="ISO date or date-time (local)", max_length=40),
               Field("to", str, description="ISO date or date-time (local)", max_length=40),
               Field("group_by", str, choices=tuple(kpis.GROUPS))]
@@ -114,6 +116,39 @@ def export_kpis():
 def list_workers():
     """Field workers with position, duty and open tasks, as GeoJSON (the console's map layer)."""
     return jsonify(users.workers_geojson())
+
+
+@bp.get("/forecast")
+@roles_required(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+def forecast_map():
+    """Where problems are expected in the next hours: the top cells as GeoJSON hexagons (the console's layer)."""
+    args = parse(FORECAST_FIELDS, request.args)
+    return jsonify(patrol.forecast_geojson(args.get("hours", 4.0), args.get("top", 0.1)))
+
+
+@bp.get("/me/patrol")
+@roles_required(*inspector.FIELD_ROLES)
+def my_patrol():
+    """My active patrol round: its cells in order with their outlines, which are done ({"round": null}: none)."""
+    return jsonify(patrol.round_json(patrol.current_round(current_user)))
+
+
+@bp.post("/me/patrol")
+@roles_required(*inspector.FIELD_ROLES)
+def new_patrol():
+    """Plan me a new round from where I am (replacing the active one)."""
+    rnd = patrol.make_round(current_user)
+    db.session.commit()
+    return jsonify(patrol.round_json(rnd))
+
+
+@bp.post("/me/patrol/end")
+@roles_required(*inspector.FIELD_ROLES)
+def end_patrol():
+    """End my round."""
+    patrol.end_round(current_user)
+    db.session.commit()
+    return jsonify(patrol.round_json(None))
 
 
 @bp.get("/cameras")

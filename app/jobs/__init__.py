@@ -115,6 +115,8 @@ def periodic_jobs() -> list[Periodic]:
         Periodic(tasks.assign_checks, queue="dispatch", timeout=120, interval=60),
         Periodic(tasks.learn_outcomes, queue="default", timeout=300, interval=300),
         Periodic(tasks.retrain_text_model, queue="maintenance", timeout=1800, cron="40 3 * * *"),  # nightly
+        Periodic(tasks.plan_patrols, queue="dispatch", timeout=120, interval=120),
+        Periodic(tasks.refit_forecast, queue="maintenance", timeout=900, cron="10 4 * * *"),  # nightly
         Periodic(tasks.anchor_audit_chains, queue="maintenance", timeout=300, interval=600),
         Periodic(tasks.verify_audit_chain, queue="maintenance", timeout=900, cron="17 * * * *"),
     ]

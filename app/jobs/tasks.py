@@ -74,6 +74,27 @@ def retrain_text_model() -> dict:
 
 
 @job
+def plan_patrols() -> dict:
+    """Rounds for idle on-duty inspectors; end or finish the others (every two minutes)."""
+    from app.services import patrol
+
+    return patrol.plan_idle()
+
+
+@job
+def refit_forecast() -> dict:
+    """Today's fit of the forecast, before anyone asks for it (nightly)."""
+    from app.errors import ValidationError
+    from app.services import patrol
+
+    try:
+        kept = patrol.refit()
+    except ValidationError:  # no cases yet: nothing to learn from
+        return {"problems": 0}
+    return {"day": kept["day"], "problems": kept["problems"], "cells": len(kept["counts"])}
+
+
+@job
 def make_public_copy(media_id: int) -> str | None:
     """Blur faces and plates into a photo's public copy (CPU-heavy: its own queue, off the request)."""
     return media.make_public_copy(media_id)

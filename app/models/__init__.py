@@ -6,6 +6,7 @@ from app.models.catalog import Category, CategoryClass, Holiday
 from app.models.dispatching import Notification, SystemState, WorkerStat
 from app.models.geo import Grid, Region, RegionLevel
 from app.models.open311 import Open311Key
+from app.models.patrol import CellLook, PatrolRound, RoundStatus
 from app.models.people import (
     ApiToken,
     CivicPoints,
@@ -19,6 +20,9 @@ from app.models.people import (
 from app.models.updates import Delivery, Subscription
 
 __all__ = [
+    "CellLook",
+    "PatrolRound",
+    "RoundStatus",
     "Delivery",
     "Subscription",
     "ApiToken",

@@ -34,18 +34,39 @@ def district_cells(extra: set[str] = frozenset()) -> list[str]:
     return sorted(set(cells_covering(json.loads(union))) | set(extra))
 
 
-def history() -> tuple[datetime | None, list[Event]]:
+def _real_problems(since: datetime | None = None, until: datetime | None = None):
+    q = (select(Case.reported_at, Case.lon, Case.lat, Case.category_code)
+         .where(Case.status.not_in([s.value for s in TERMINAL])).order_by(Case.reported_at))
+    if since is not None:
+        q = q.where(Case.reported_at >= since)
+    if until is not None:
+        q = q.where(Case.reported_at < until)
+    return db.session.execute(q).all()
+
+
+def history(since: datetime | None = None) -> tuple[datetime | None, list[Event]]:
     """The start of the first week (local Monday 00:00) and every real problem since, oldest first."""
-    rows = db.session.execute(
-        select(Case.reported_at, Case.lon, Case.lat, Case.category_code)
-        .where(Case.status.not_in([s.value for s in TERMINAL])).order_by(Case.reported_at)).all()
+    rows = _real_problems(since)
     if not rows:
         return None, []
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     first = rows[0][0].astimezone(tz)
     origin = (first - timedelta(days=first.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    return origin, [Event((at - origin).total_seconds() / 3600, cell_of(lon, lat), code)
-                    for at, lon, lat, code in rows]
+    return origin, _events(rows, origin)
+
+
+def events_between(since: datetime, until: datetime, origin: datetime) -> list[Event]:
+    """The real problems reported in [since, until), in hours since `origin`."""
+    return _events(_real_problems(since, until), origin)
+
+
+def _events(rows, origin: datetime) -> list[Event]:
+    return [Event((at - origin).total_seconds() / 3600, cell_of(lon, lat), code) for at, lon, lat, code in rows]
+
+
+def categories(seen: set[str] = frozenset()) -> list[str]:
+    """Every category code the forecast distinguishes: the catalogue's and any seen in the history."""
+    return sorted(set(db.session.scalars(select(Category.code))) | set(seen))
 
 
 def evaluate(test_weeks: int = 4, horizon_h: float = 24.0) -> dict:
@@ -59,7 +80,7 @@ def evaluate(test_weeks: int = 4, horizon_h: float = 24.0) -> dict:
         raise ValidationError(_l("The forecast needs %(need)d whole weeks of cases to be judged; there are %(have)d."),
                               need=test_weeks + MIN_TRAINING_WEEKS, have=weeks)
     cells = Cells(district_cells({e.cell for e in events}))
-    categories = sorted(set(db.session.scalars(select(Category.code))) | {e.category for e in events})
-    result = held_out(cells, len(categories), as_events(cells, categories, events), weeks - test_weeks, test_weeks,
+    codes = categories({e.category for e in events})
+    result = held_out(cells, len(codes), as_events(cells, codes, events), weeks - test_weeks, test_weeks,
                       horizon_h=horizon_h)
     return {"cells": len(cells), "weeks": weeks, "since": origin.isoformat(), **result}

@@ -53,6 +53,13 @@ def _kind_filter(user: User):
     return handle, check, verify
 
 
+def has_tasks(user: User) -> bool:
+    """Whether `user` has anything to handle, verify or check (an inspector with none is free to patrol)."""
+    handle, check, verify = _kind_filter(user)
+    return db.session.scalar(select(select(Case.id).where(or_(*(c for c in (handle, check, verify)
+                                                                 if c is not None))).exists()))
+
+
 def my_tasks(user: User, *, now: datetime | None = None) -> list[Task]:
     """`user`'s open tasks, what is due first first (no deadline last, nearest first), each with its stop number
     on today's route (the map draws the route in that order)."""

@@ -167,10 +167,15 @@ def revoke_token(token: str) -> None:
 
 
 def report_position(user: User, lon, lat, *, at=None) -> User:
-    """Record a worker's last known position (from the mobile app or a simulator)."""
+    """Record a worker's last known position (from the mobile app or a simulator); on duty, the cell they are in
+    counts as looked at (`app.services.patrol`)."""
+    from app.services.patrol import record_look
+
     lon, lat = parse_lonlat(lon, lat)
     user.last_position = point_value(lon, lat)
     user.last_seen_at = at or utcnow()
+    if user.on_duty:
+        record_look(user, lon, lat, user.last_seen_at)
     return user
 
 

@@ -53,7 +53,8 @@ def test_periodic_jobs_register_with_rq_cron(app):
         sched.register(p.func, queue_name=p.queue, interval=p.interval, cron=p.cron, job_timeout=p.timeout)
     names = [j.func_name.rsplit(".", 1)[1] for j in sched.get_jobs()]
     assert names == ["sweep", "expire_offers", "watch_deadlines", "assign_checks", "learn_outcomes",
-                     "retrain_text_model", "anchor_audit_chains", "verify_audit_chain"]
+                     "retrain_text_model", "plan_patrols", "refit_forecast", "anchor_audit_chains",
+                     "verify_audit_chain"]
 
 
 @job

@@ -1,14 +1,13 @@
 """`flask patrol forecast-eval`: on generated districts and on the platform's own case history (real PostGIS)."""
 
 import json
-import random
 from datetime import timedelta
 
 from app.extensions import db
 from app.models.types import utcnow
 from app.services import cases as svc
 from app.services import forecast
-from tests.factories import Cast, make_grids
+from tests.factories import Cast, make_grids, past_problems
 
 
 def run(app, *args):
@@ -33,18 +32,9 @@ def test_forecast_eval_on_the_platforms_history(app):
     db.session.commit()
     r = run(app, "--db")
     assert r.exit_code == 1 and "案件" in r.output  # no cases yet: said in the district's language
-    rng = random.Random(5)
-    now = utcnow()
-    # Six weeks: most problems at one corner of the west grid, a few anywhere; one thrown out as not real.
-    for day in range(42):
-        for _ in range(rng.randint(2, 5)):
-            hot = rng.random() < 0.7
-            lon = 120.0012 + rng.uniform(0, 0.0005) if hot else rng.uniform(120.0005, 120.0195)
-            lat = 30.0012 + rng.uniform(0, 0.0005) if hot else rng.uniform(30.0005, 30.0095)
-            svc.report_case(cast.citizen, category_code=rng.choice(["exposed_garbage", "mobile_vendor"]), lon=lon,
-                            lat=lat, at=now - timedelta(days=42 - day, hours=rng.uniform(0, 20)))
+    past_problems(cast)  # six weeks, most at one corner
     invalid, _ = svc.report_case(cast.citizen, category_code="banner", lon=120.019, lat=30.009,
-                                 at=now - timedelta(days=3))
+                                 at=utcnow() - timedelta(days=3))
     svc.verify_case(invalid.id, cast.dispatcher, valid=False, note="不存在")
     db.session.commit()
     origin, events = forecast.history()

@@ -127,3 +127,15 @@ def test_nothing_to_forecast_from_is_not_an_error():
     empty = Events.of([])
     assert Forecaster(cells, 2).fit(empty, until=168).expected(168, 24).sum() == 0
     assert held_out(cells, 2, empty, 1, 1)["problems"] == 0
+
+
+def test_a_fitted_model_is_kept_and_read_back_exactly():
+    import json
+
+    rng = np.random.default_rng(8)
+    cells = Cells(DISTRICT)
+    events = poisson_history(rng, len(cells), np.full(len(cells), 0.5), weeks=4)
+    model = Forecaster(cells, 1).fit(events, until=4 * 168)
+    again = Forecaster.from_dict(json.loads(json.dumps(model.to_dict())))
+    recent = events.before(4 * 168)
+    assert np.allclose(again.expected(4 * 168 + 5, 8, history=recent), model.expected(4 * 168 + 5, 8, history=recent))
