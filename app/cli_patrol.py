@@ -116,3 +116,23 @@ def simulate_cmd(seeds, days, policies, load, processes, as_json):
         if (v := m.get(f"forecast_vs_none_{figure}")) is not None:
             click.echo(f"  forecast ÷ none, {title}: {v['mean']:.3f} [95 % CI {v['ci95'][0]:.3f}, "
                        f"{v['ci95'][1]:.3f}; min {v['min']:.3f}, max {v['max']:.3f}]")
+
+
+@patrol_cli.command("plan")
+@click.option("--now", "plan_now", is_flag=True, help="run the planning step first (as the periodic job does)")
+@domain_command
+def plan_cmd(plan_now):
+    """The active patrol rounds: who rides which blocks, by when, and what they are expected to find."""
+    from app.services import patrol
+
+    if plan_now:
+        click.echo("planning: " + ", ".join(f"{k} {v}" for k, v in patrol.plan_idle().items()))
+    rounds = patrol.active_rounds()
+    if not rounds:
+        click.echo("no active rounds (inspectors on duty with no task get one from the job plan_patrols)")
+    for r in rounds:
+        click.echo(f"{r['inspector']}: {len(r['stops'])} blocks in {r['minutes']} min, expected {r['value']:.2f}, "
+                   f"{r['done']} looked at, planned {r['planned']}")
+        for i, s in enumerate(r["stops"], 1):
+            click.echo(f"  {i:>2}. {s['cell']}  {s['lat']:.5f}, {s['lon']:.5f}  by {s['by']}"
+                       f"{'  ✓' if s['looked'] else ''}")

@@ -184,6 +184,10 @@ KPI_LABELS: dict[str, object] = {
     "p90_close_min": _l("p90 time to close (min)"),
     "mean_satisfaction": _l("Satisfaction"),
     "dispatch_accuracy": _l("Dispatch accuracy"),
+    "proactive_rate": _l("Found proactively"),
+    "proactive": _l("Found by inspectors or cameras"),
+    "patrol_coverage_rate": _l("Patrol coverage"),
+    "discovery_h": _l("Time to discovery (h, estimated)"),
     "score": _l("Composite score"),
 }
 

@@ -2,7 +2,8 @@
 
 按期结案率 on-time closure rate · 结案率 closure rate · 返工率 rework rate · 延期率 delay rate ·
 mean and p90 time to close · mean satisfaction · first-time-fix rate · dispatch accuracy (share of
-auto-dispatched cases never returned or re-routed).
+auto-dispatched cases never returned or re-routed) · 主动发现率 proactive discovery rate (share found by the
+platform's own eyes — inspectors and cameras — rather than reported by citizens, the hotline or other systems).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class CaseRecord:
     auto_dispatched: bool = False
     rerouted: bool = False  # returned (回退) or re-offered after an auto-dispatch
     counts: bool = True  # False for invalid / void / merged: not real work
+    proactive: bool = False  # found by an inspector or a camera (主动发现), not reported to the platform
 
 
 def _minutes(a, b) -> float:
@@ -70,6 +72,7 @@ def summarize(records: Iterable[CaseRecord]) -> dict:
         "mean_satisfaction": round(sum(ratings) / len(ratings), 2) if ratings else None,
         "rated": len(ratings),
         "dispatch_accuracy": _rate(sum(1 for r in auto if not r.rerouted), len(auto)),
+        "proactive_rate": _rate(sum(1 for r in recs if r.proactive), len(recs)),
     }
 
 

@@ -482,7 +482,8 @@ class Simulation:
         start = self.cfg.warmup_hours * 60
         measured = [c for c in self.cases.values() if c.reported >= start]
         recs = [kpi.CaseRecord(reported=c.reported, closed=c.closed, due=c.due, resolved=c.resolved,
-                               reworks=c.reworks, rating=c.rating) for c in measured]
+                               reworks=c.reworks, rating=c.rating, proactive=c.source != "citizen")
+                for c in measured]
         horizon = self.cfg.hours * 60
         busy = [sw.window_busy for sw in self.workers]
         out = kpi.summarize(recs)

@@ -3,8 +3,9 @@
 Nothing here touches the database while running: demo workers, inspectors, citizens and a dispatcher
 bot use the same /api/v1 calls as the mobile app and the console, so a newcomer watching the console
 sees the whole loop move — reports verified and filed, cases auto-dispatched, workers travelling street
-by street, handling with photos, checks, ratings, rework. Time is compressed: a worker covers ground at
-`time_scale` × street speed and handles a case in tens of seconds.
+by street, handling with photos, checks, ratings, rework; idle workers ride the patrol rounds the platform
+plans for them and now and then report a problem found on the way (主动发现). Time is compressed: a worker
+covers ground at `time_scale` × street speed and handles a case in tens of seconds.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ class FieldForce:
 
     def __init__(self, base: str, tokens: dict, *, seed: int = 11, speed_kmh: float = 15.0,
                  time_scale: float = 20.0, report_every_s: float = 20.0, grids: list | None = None,
-                 handle_s: tuple[float, float] = (10, 40), rate_share: float = 0.5, fail_share: float = 0.08):
+                 handle_s: tuple[float, float] = (10, 40), rate_share: float = 0.5, fail_share: float = 0.08,
+                 find_share: float = 0.15):
         self.rng = random.Random(seed)
         self.dispatcher = Client(base, tokens["dispatcher"])
         self.citizens = [Client(base, t) for t in tokens["citizens"]]
@@ -122,14 +124,15 @@ class FieldForce:
         self.report_every_s, self.last_report = report_every_s, 0.0
         self.grids = grids or []
         self.categories = [c["code"] for c in self.dispatcher.get("/api/v1/categories")]
-        self.handle_s, self.rate_share, self.fail_share = handle_s, rate_share, fail_share
+        self.handle_s, self.rate_share, self.fail_share, self.find_share = handle_s, rate_share, fail_share, find_share
         self.last_tick = time.monotonic()
 
     def tick(self) -> dict:
         """One round of everybody's actions; returns counts of what was done."""
         now = time.monotonic()
         dt, self.last_tick = now - self.last_tick, now
-        done = {"verified": 0, "accepted": 0, "handled": 0, "resolved": 0, "checked": 0, "rated": 0, "reported": 0}
+        done = {"verified": 0, "accepted": 0, "handled": 0, "resolved": 0, "checked": 0, "rated": 0, "reported": 0,
+                "found": 0}
         for c in self.dispatcher.get("/api/v1/cases?status=reported,verified&page_size=50")["features"]:
             cid = c["id"]
             if c["properties"]["status"] == "reported":
@@ -161,7 +164,7 @@ class FieldForce:
 
     def _walk(self, w: Walker, dt: float, now: float, done: dict) -> None:
         tasks = w.api.get(f"/api/v1/cases?assignee_id={w.id}&status={OPEN}&page_size=10")["features"]
-        target = None
+        target, on_site = None, False
         for t in sorted(tasks, key=lambda t: t["properties"]["reported_at"]):
             cid, status = t["id"], t["properties"]["status"]
             if status == "dispatched":
@@ -173,7 +176,7 @@ class FieldForce:
                 w.busy_until.pop(cid, None)
                 done["resolved"] += 1
             elif status == "handling":
-                target = None  # on site, working
+                target, on_site = None, True  # on site, working
                 break
             elif status == "accepted" and target is None:
                 target = t
@@ -185,11 +188,27 @@ class FieldForce:
                            photos=[photo(self.rng, "before")])
                 w.busy_until[target["id"]] = now + self.rng.uniform(*self.handle_s)
                 done["handled"] += 1
+        elif not on_site and not tasks:
+            self._patrol(w, dt, done)
         w.api.post("/api/v1/me/position", {"lon": round(w.lon, 6), "lat": round(w.lat, 6)})
         for t in w.api.get(f"/api/v1/cases?checker_id={w.id}&status=resolved&page_size=5")["features"]:
             passed = self.rng.random() >= self.fail_share
             w.api.post(f"/api/v1/cases/{t['id']}/check", {"passed": passed, "note": "" if passed else "仍有残留"})
             done["checked"] += 1
+
+    def _patrol(self, w: Walker, dt: float, done: dict) -> None:
+        """Nothing to do: ride the patrol round the platform planned, and now and then find a problem on the way
+        (reported as a patrol report: found proactively)."""
+        rnd = w.api.get("/api/v1/me/patrol")["round"]
+        stop = next((s for s in rnd["stops"] if not s["looked"]), None) if rnd else None
+        if stop is None:
+            return
+        w.lon, w.lat, arrived = step_towards(w.lon, w.lat, stop["lon"], stop["lat"], self.speed_mps * dt)
+        if arrived and self.rng.random() < self.find_share:
+            w.api.post("/api/v1/cases", {
+                "category": self.rng.choice(self.categories), "lon": round(w.lon, 6), "lat": round(w.lat, 6),
+                "description": "巡查发现", "client_request_id": uuid.uuid4().hex}, photos=[photo(self.rng, "patrol")])
+            done["found"] += 1
 
     def run(self, stop, tick_s: float = 2.0) -> None:
         """Tick until `stop()` is true; errors are logged and the next tick goes on."""

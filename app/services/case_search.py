@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Case, CaseEvent, Category, Grid, Role, User
+from app.models.cases import Source
 from app.services.calendar import local_datetime
 from dispatch.lifecycle import PHASE_OF, Action, CaseStatus
 
@@ -39,6 +40,8 @@ _closed = and_(_counted, Case.closed_at.is_not(None))
 _finished = func.coalesce(Case.resolved_at, Case.closed_at)
 # The cases behind each KPI figure (the dashboard's drill-down): the same definitions as dispatch.kpi.summarize,
 # in SQL; tests/app/services/test_kpis.py checks that the counts agree.
+# 主动发现: found by the platform's own eyes (inspectors, cameras) rather than reported to it.
+PROACTIVE_SOURCES = (Source.CAMERA, Source.INSPECTOR)
 KPI_SETS = {
     "cases": _counted,
     "closed": _closed,
@@ -50,6 +53,7 @@ KPI_SETS = {
     "delayed": and_(_counted, Case.delay_count > 0),
     "rated": and_(_counted, Case.rating.is_not(None)),
     "dissatisfied": and_(_counted, Case.rating <= 2),
+    "proactive": and_(_counted, Case.source.in_(PROACTIVE_SOURCES)),
     "auto_dispatched": and_(_counted, select(CaseEvent.id).where(  # dispatch accuracy's denominator
         CaseEvent.case_id == Case.id, CaseEvent.action == Action.DISPATCH,
         CaseEvent.data["auto"].astext == "true").exists()),

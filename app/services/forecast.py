@@ -60,6 +60,11 @@ def events_between(since: datetime, until: datetime, origin: datetime) -> list[E
     return _events(_real_problems(since, until), origin)
 
 
+def problems_between(since: datetime, until: datetime) -> list:
+    """(reported_at, lon, lat, category) of the real problems reported in [since, until)."""
+    return _real_problems(since, until)
+
+
 def _events(rows, origin: datetime) -> list[Event]:
     return [Event((at - origin).total_seconds() / 3600, cell_of(lon, lat), code) for at, lon, lat, code in rows]
 

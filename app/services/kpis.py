@@ -12,7 +12,7 @@ from sqlalchemy import text
 from app.errors import ValidationError
 from app.extensions import db
 from app.services.calendar import local_datetime
-from app.services.case_search import NOT_WORK
+from app.services.case_search import NOT_WORK, PROACTIVE_SOURCES
 from app.vocabulary import KPI_LABELS
 from dispatch import kpi
 
@@ -30,6 +30,7 @@ GROUP_LABELS = {"grid": _l("Grid"), "worker": _l("Worker"), "department": _l("De
                 "category": _l("Category"), "class": _l("Class"), "source": _l("Source"), "day": _l("Day")}
 LEAGUES = ("grid", "worker", "department")  # ranked by the composite score (dispatch.kpi.composite)
 MAX_DAYS = 366
+PROACTIVE = {s.value for s in PROACTIVE_SOURCES}
 
 _SQL = """
 SELECT c.id, c.reported_at, c.closed_at, c.resolved_at, c.handle_due_at, c.rework_count, c.delay_count,
@@ -74,13 +75,22 @@ def compute(start: datetime, end: datetime, group_by: str | None = None) -> dict
         (r, kpi.CaseRecord(reported=r["reported_at"], closed=r["closed_at"], due=r["handle_due_at"],
                            resolved=r["resolved_at"], reworks=r["rework_count"], delays=r["delay_count"],
                            rating=r["rating"], auto_dispatched=r["auto"], rerouted=r["rerouted"],
-                           counts=not r["excluded"]))
+                           counts=not r["excluded"], proactive=r["source"] in PROACTIVE))
         for r in rows
     ]
     out = {"from": start.isoformat(), "to": end.isoformat(), "summary": kpi.summarize(rec for _, rec in records)}
+    from app.services.patrol import discovery_hours
+
+    out["summary"]["discovery_h"] = discovery_hours(start, end)  # estimated, from the blocks' last looks
     if group_by:
         out["group_by"] = group_by
         out["groups"] = _groups(records, group_by)
+        if group_by == "grid":  # how much of each grid inspectors rode through (巡查覆盖率)
+            from app.services.patrol import coverage_by_grid
+
+            cover = coverage_by_grid(start, end)
+            for g in out["groups"]:
+                g["patrol_coverage_rate"] = round(cover[g["id"]], 4) if g["id"] in cover else None
     return out
 
 
@@ -112,7 +122,8 @@ def _groups(records: list, group_by: str) -> list[dict]:
 
 
 LEAGUE_COLUMNS = ("score", "cases", "closed", "on_time_rate", "closure_rate", "rework_rate", "delay_rate",
-                  "mean_close_min", "p90_close_min", "mean_satisfaction", "first_time_fix_rate", "dispatch_accuracy")
+                  "mean_close_min", "p90_close_min", "mean_satisfaction", "first_time_fix_rate", "dispatch_accuracy",
+                  "proactive_rate", "patrol_coverage_rate")
 
 
 def league_table(out: dict) -> tuple[list, list[list]]:

@@ -126,17 +126,42 @@ def _last_looks(since: datetime) -> dict[str, datetime]:
     return dict(rows.all())
 
 
-def coverage_by_grid(since: datetime, until: datetime) -> dict[int, float]:
-    """Per grid, the share of its cells an inspector was in between `since` and `until` (巡查覆盖率)."""
+def coverage_by_grid(since: datetime, until: datetime) -> dict[str, float]:
+    """Per grid (by code), the share of its cells an inspector on duty was in between `since` and `until`
+    (巡查覆盖率)."""
     looked = dict(db.session.execute(
         select(CellLook.grid_id, func.count(func.distinct(CellLook.cell)))
         .where(CellLook.last_at >= since, CellLook.first_at < until, CellLook.grid_id.is_not(None))
         .group_by(CellLook.grid_id)).all())
     out = {}
-    for gid, geojson in db.session.execute(select(Grid.id, func.ST_AsGeoJSON(Grid.geom))).all():
+    for gid, code, geojson in db.session.execute(select(Grid.id, Grid.code, func.ST_AsGeoJSON(Grid.geom))).all():
         cells = len(cells_covering(json.loads(geojson))) or 1
-        out[gid] = min(1.0, looked.get(gid, 0) / cells)
+        out[code] = min(1.0, looked.get(gid, 0) / cells)
     return out
+
+
+def discovery_hours(start: datetime, end: datetime) -> float | None:
+    """Estimated mean hours from a problem's appearance to its report, over the real cases reported in
+    [start, end) (发现用时). A problem appeared after its block was last looked at by an on-duty inspector — else it
+    would have been found then — at an unknown moment in between: half the time since that look is the expected
+    wait. Looks in the half hour before the report are the visit that found it, not an earlier one; a block nobody
+    looked at in the week before counts a week (so the figure is a lower bound where patrols are rare)."""
+    rows = history.problems_between(start, end)
+    if not rows:
+        return None
+    cells = {cell_of(lon, lat) for _, lon, lat, _ in rows}
+    seen: dict[str, list[datetime]] = {}
+    for cell, first, last in db.session.execute(
+            select(CellLook.cell, CellLook.first_at, CellLook.last_at)
+            .where(CellLook.cell.in_(cells), CellLook.first_at < end,
+                   CellLook.last_at >= start - timedelta(hours=NEVER_SEEN_H))).all():
+        seen.setdefault(cell, []).extend((first, last))
+    waits = []
+    for at, lon, lat, _ in rows:
+        before = [t for t in seen.get(cell_of(lon, lat), ()) if t <= at - timedelta(minutes=30)]
+        gap_h = (at - max(before)).total_seconds() / 3600 if before else NEVER_SEEN_H
+        waits.append(min(gap_h, NEVER_SEEN_H) / 2)
+    return round(sum(waits) / len(waits), 1)
 
 
 # --- rounds ------------------------------------------------------------------------------------------------------
@@ -230,6 +255,22 @@ def round_json(rnd: PatrolRound | None) -> dict:
         "status": rnd.status.value, "value": rnd.value, "done": sum(s["cell"] in done for s in rnd.stops),
         "stops": [{**s, "looked": s["cell"] in done, "eta_at": (rnd.created_at + timedelta(seconds=s["seen_s"]))
                    .isoformat(), "outline": boundary(s["cell"])} for s in rnd.stops]}}
+
+
+def active_rounds() -> list[dict]:
+    """Every active round with its inspector and stops in local time, for `flask patrol plan`."""
+    from app.services.calendar import local_text
+
+    out = []
+    for rnd in db.session.scalars(select(PatrolRound).where(PatrolRound.status == RoundStatus.ACTIVE)
+                                  .order_by(PatrolRound.user_id)):
+        shown = round_json(rnd)["round"]
+        out.append({"inspector": rnd.user.display_name or rnd.user.username, "value": rnd.value,
+                    "minutes": round(rnd.stops[-1]["seen_s"] / 60) if rnd.stops else 0, "done": shown["done"],
+                    "planned": local_text(rnd.created_at, "%H:%M"),
+                    "stops": [{**s, "by": local_text(rnd.created_at + timedelta(seconds=s["seen_s"]), "%H:%M")}
+                              for s in shown["stops"]]})
+    return out
 
 
 def plan_idle(at: datetime | None = None) -> dict:

@@ -88,6 +88,7 @@
     if (v == null) return "–";
     if (/_rate$|^dispatch_accuracy$/.test(key)) return `${(v * 100).toFixed(1)}%`;
     if (/_min$/.test(key)) return String(Math.round(v));
+    if (/_h$/.test(key)) return v.toFixed(1);
     return String(v);
   }
 

@@ -251,6 +251,46 @@
     if (a) { e.preventDefault(); showCase(a.dataset.case); }
   });
 
+  // --- forecast (未诉先办): the blocks where most problems are expected in the next hours, shaded by how many --
+  const forecastPane = map.createPane("forecast");
+  forecastPane.style.zIndex = 350;  // under the cases and workers, over the tiles and grids
+  const forecastLayer = L.layerGroup();
+  const forecastSvg = L.svg({ pane: "forecast" });  // its own renderer in its own pane, under the case markers
+  let forecastBox = null;
+  const ForecastControl = L.Control.extend({
+    options: { position: "topright" },
+    onAdd() {
+      const box = L.DomUtil.create("form", "forecast-ctl");
+      box.innerHTML = `<label><input type="checkbox" name="on"> ${esc(t.forecast)}</label>
+        <select name="hours" aria-label="${esc(t.forecast)}">${[2, 4, 8, 24].map((h) =>
+          `<option value="${h}"${h === 4 ? " selected" : ""}>${esc(t.next_hours.replace("{h}", h))}</option>`).join("")}</select>
+        <p class="fc-note" role="status" hidden></p>`;
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    },
+  });
+  async function loadForecast() {
+    const on = forecastBox.elements.on.checked, hours = forecastBox.elements.hours.value;
+    const note = forecastBox.querySelector(".fc-note");
+    if (!on) { map.removeLayer(forecastLayer); note.hidden = true; return; }
+    let fc;
+    try { fc = await getJSON(`/api/v1/forecast?hours=${hours}`); } catch (err) {
+      map.removeLayer(forecastLayer); note.textContent = err.message; note.hidden = false; return;
+    }
+    forecastLayer.clearLayers();
+    const top = Math.max(0.001, ...fc.features.map((f) => f.properties.expected));
+    L.geoJSON(fc, {
+      ...geoJSONOptions, pane: "forecast", renderer: forecastSvg,
+      // Shading only: under the grids and cases, which keep their clicks and tooltips.
+      interactive: false,
+      style: (f) => ({ color: "#b71c1c", weight: 1, fillColor: "#e53935", fillOpacity: 0.12 + 0.5 * f.properties.expected / top }),
+    }).eachLayer((l) => forecastLayer.addLayer(l));
+    forecastLayer.addTo(map);
+    note.textContent = fc.features.length ? t.forecast_total.replace("{n}", fc.total.toFixed(1)).replace("{h}", fc.hours) : t.forecast_none;
+    note.hidden = false;
+  }
+
   async function loadKpis() {
     const box = document.getElementById("kpis");
     const k = (await getJSON("/api/v1/kpis?from=" + today())).summary;  // from midnight in the district
@@ -347,6 +387,9 @@
   loadNotes();
   setInterval(() => { loadMap(); loadCases(); }, source ? 120000 : 15000);
   if (staff) {
+    forecastBox = new ForecastControl().addTo(map).getContainer();
+    forecastBox.addEventListener("change", loadForecast);
+    setInterval(() => { if (forecastBox.elements.on.checked) loadForecast(); }, 600000);  // the next hours move on
     loadWorkers(); loadKpis(); loadCameras();
     setInterval(loadWorkers, source ? 120000 : 10000);  // positions come with the stream
     setInterval(loadCameras, 15000);

@@ -11,9 +11,10 @@
   const FIGURES = [["cases", "cases"], ["closure_rate", "closed"], ["on_time_rate", "on_time"],
     ["rework_rate", "reworked"], ["delay_rate", "delayed"], ["first_time_fix_rate", "first_time_fix"],
     ["mean_close_min", "closed"], ["median_close_min", "closed"], ["p90_close_min", "late"],
-    ["mean_satisfaction", "rated"], ["dispatch_accuracy", "auto_dispatched"]];
+    ["mean_satisfaction", "rated"], ["dispatch_accuracy", "auto_dispatched"], ["proactive_rate", "proactive"],
+    ["discovery_h", "cases"]];
   const LEAGUE_COLUMNS = ["score", "cases", "on_time_rate", "closure_rate", "rework_rate", "delay_rate",
-    "mean_close_min", "mean_satisfaction"];
+    "mean_close_min", "mean_satisfaction", "proactive_rate", "patrol_coverage_rate"];
 
   let group = "grid";
   function period() { return { from: form.elements.from.value, to: form.elements.to.value }; }
@@ -88,14 +89,16 @@
   }
   function drawLeague(out) {
     const table = document.getElementById("league-table");
-    table.querySelector("thead").innerHTML = `<tr><th>${esc(t.rank)}</th><th>${esc(t.name[group])}</th>${LEAGUE_COLUMNS
+    // Patrol coverage is a grid's figure (the share of its blocks inspectors rode through).
+    const cols = LEAGUE_COLUMNS.filter((k) => k !== "patrol_coverage_rate" || group === "grid");
+    table.querySelector("thead").innerHTML = `<tr><th>${esc(t.rank)}</th><th>${esc(t.name[group])}</th>${cols
       .map((k) => `<th>${esc(vocabulary.kpi[k])}</th>`).join("")}</tr>`;
     table.querySelector("tbody").innerHTML = out.groups.length ? out.groups.map((g) =>
       `<tr data-drill='${esc(JSON.stringify(g.drill || {}))}' class="${g.rank == null ? "few" : ""}"
           title="${g.rank == null ? esc(t.few) : esc(t.drill)}">
         <td>${g.rank == null ? "–" : g.rank}</td><td>${esc(group === "grid" && g.name !== g.grid ? `${g.grid} ${g.name}` : g.name)}</td>
-        ${LEAGUE_COLUMNS.map((k) => `<td>${esc(k === "score" ? (g.score == null ? "–" : g.score.toFixed(1)) : kpiText(k, g[k]))}</td>`).join("")}</tr>`).join("")
-      : `<tr><td colspan="${LEAGUE_COLUMNS.length + 2}" class="muted">${esc(t.none)}</td></tr>`;
+        ${cols.map((k) => `<td>${esc(k === "score" ? (g.score == null ? "–" : g.score.toFixed(1)) : kpiText(k, g[k]))}</td>`).join("")}</tr>`).join("")
+      : `<tr><td colspan="${cols.length + 2}" class="muted">${esc(t.none)}</td></tr>`;
     document.getElementById("export-league").href = `/api/v1/kpis/export?${new URLSearchParams({ group_by: group, ...apiPeriod() })}`;
   }
   document.getElementById("league-table").addEventListener("click", (e) => {

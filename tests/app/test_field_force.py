@@ -1,5 +1,7 @@
 """The live demo's field force drives one case around the whole loop through the real HTTP API."""
 
+import time
+
 import pytest
 
 from app.extensions import db
@@ -66,3 +68,30 @@ def test_one_case_around_the_loop(app, live_server):
     assert actions == ["report", "verify", "file", "dispatch", "accept", "handle", "feedback", "assign_check",
                        "check_pass", "evaluate"]
     assert {m.kind.value for m in final.media} == {"before", "after"}
+
+
+def test_an_idle_demo_worker_rides_the_round_and_reports_what_it_finds(app, live_server):
+    from app.models.cases import Case, Source
+    from app.services import patrol, users
+
+    make_grids()
+    citizen = make_user(Role.CITIZEN)
+    svc.report_case(citizen, category_code="banner", lon=120.004, lat=30.004)  # something to forecast from
+    w = make_user(Role.WORKER)
+    users.set_on_duty(w, True)
+    users.report_position(w, 120.003, 30.003)
+    rnd = patrol.make_round(w)
+    db.session.commit()
+    tokens = {"dispatcher": issue_token(make_user(Role.DISPATCHER), "t"), "citizens": [issue_token(citizen, "t")],
+              "workers": [{"id": w.id, "token": issue_token(w, "t"), "lon": 120.003, "lat": 30.003}]}
+    db.session.commit()  # the tokens
+    todo = next(s for s in patrol.round_json(rnd)["round"]["stops"] if not s["looked"])
+    force = FieldForce(live_server, tokens, time_scale=10_000, find_share=1.0)
+    time.sleep(0.1)  # a tenth of a second at 10,000× street speed: kilometres
+    done = force.tick()  # rides (time compressed) to the first block and finds something there
+    assert done["found"] == 1
+    db.session.expire_all()
+    found = db.session.scalars(db.select(Case).where(Case.source == Source.INSPECTOR)).one()
+    assert abs(found.lon - todo["lon"]) < 1e-4 and abs(found.lat - todo["lat"]) < 1e-4
+    stops = patrol.round_json(patrol.current_round(db.session.get(type(w), w.id)))["round"]["stops"]
+    assert next(s for s in stops if s["cell"] == todo["cell"])["looked"]  # its position there was a look

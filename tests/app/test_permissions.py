@@ -52,6 +52,10 @@ ACCESS = {
     ("POST", "/api/v1/me/duty"): FIELD,
     ("POST", "/api/v1/me/position"): FIELD,
     ("GET", "/api/v1/me/tasks"): FIELD,
+    ("GET", "/api/v1/me/patrol"): FIELD,
+    ("POST", "/api/v1/me/patrol"): FIELD,
+    ("POST", "/api/v1/me/patrol/end"): FIELD,
+    ("GET", "/api/v1/forecast"): STAFF,  # the console's forecast layer
     ("GET", "/api/v1/media/<id:media_id>"): STAFF | FIELD | {CIT},  # the citizen here is the case's reporter
     ("GET", "/api/v1/nearby"): EVERYONE,
     ("GET", "/api/v1/openapi.json"): EVERYONE,

@@ -71,3 +71,11 @@ def test_grouped_percentile_jain():
     assert kpi.jain([1, 1, 1, 1]) == 1.0 and kpi.jain([4, 0, 0, 0]) == 0.25 and kpi.jain([]) is None
     assert kpi.summarize([])["on_time_rate"] is None
     assert isinstance(Stats(1, 1, 1, 1).rework_rate, float)
+
+
+def test_proactive_rate_counts_real_cases_found_by_the_platforms_own_eyes():
+    recs = [kpi.CaseRecord(reported=0.0, closed=None, due=None, proactive=True),
+            kpi.CaseRecord(reported=0.0, closed=None, due=None),
+            kpi.CaseRecord(reported=0.0, closed=None, due=None, proactive=True, counts=False)]  # merged: not work
+    assert kpi.summarize(recs)["proactive_rate"] == 0.5
+    assert kpi.summarize([])["proactive_rate"] is None

@@ -1,5 +1,5 @@
 /* The field app (城管通): my tasks in route order, a map of them, acting on a task (accept, arrived, done with an
-   after-photo, cannot handle, more time; verify; check), patrol reports, the duty switch with position sharing,
+   after-photo, cannot handle, more time; verify; check), the patrol round (巡查), patrol reports, the duty switch with position sharing,
    and the outbox banner. Every action goes through the outbox (outbox.js), so it works the same offline.
    Helpers (escaping, JSON, local time, vocabulary, live stream) come from common.js (UO). */
 (function () {
@@ -224,7 +224,7 @@
     dutyUntil.textContent = u.duty_until ? t.until.replace("{t}", UO.clock(u.duty_until)) : "";
   }
   duty.addEventListener("change", async () => {
-    try { showDuty(await postJSON("/api/v1/me/duty", { on_duty: duty.checked })); share(duty.checked); } catch (err) { duty.checked = !duty.checked; toast(err.message); }
+    try { showDuty(await postJSON("/api/v1/me/duty", { on_duty: duty.checked })); share(duty.checked); loadRound(); } catch (err) { duty.checked = !duty.checked; toast(err.message); }
   });
   getJSON("/api/v1/me").then((u) => { showDuty(u); share(u.on_duty); if (u.position) here = u.position; }, () => {});
 
@@ -241,15 +241,20 @@
       document.head.appendChild(js);
     });
   }
-  async function showMap() {
+  const maps = {};
+  /** The Leaflet map in element `id` with one layer group, made the first time it is shown. */
+  async function mapIn(id) {
     await loadLeaflet();
-    if (!map) {
-      const el = document.getElementById("fmap");
-      map = UO.baseMap(el);
-      layer = L.layerGroup().addTo(map);
-      mapReady = true;
+    if (!maps[id]) {
+      const m = UO.baseMap(document.getElementById(id));
+      maps[id] = { map: m, layer: L.layerGroup().addTo(m) };
     }
-    map.invalidateSize();
+    maps[id].map.invalidateSize();
+    return maps[id];
+  }
+  async function showMap() {
+    ({ map, layer } = await mapIn("fmap"));
+    mapReady = true;
     drawMap();
   }
   function drawMap() {
@@ -266,6 +271,64 @@
     if (tasks.some((f) => f.properties.route)) L.polyline(pts, { color: "#0b4f8a", weight: 3, dashArray: "6 6" }).addTo(layer);
     if (pts.length) map.fitBounds(pts, { padding: [30, 30], maxZoom: 17 }); else map.setView([30.27, 120.15], 13);
   }
+
+  // --- patrol round (巡查): the blocks to ride through, planned from the forecast when the person is free -----
+  let round = null, pmap = null, roundLayer = null;
+  async function loadRound() {
+    try {
+      round = (await getJSON("/api/v1/me/patrol")).round;
+      Outbox.cacheSet("round", round);
+    } catch (_) { round = await Outbox.cacheGet("round"); }
+    renderRound();
+  }
+  function renderRound() {
+    const head = $("#round-head"), list = $("#round-stops");
+    $("#round-end").hidden = !round;
+    $("#round-new").textContent = round ? t.round_new : t.round_plan;
+    if (!round) {
+      head.textContent = duty.checked ? t.round_none : t.round_off;
+      list.innerHTML = "";
+    } else {
+      const last = round.stops[round.stops.length - 1];
+      head.textContent = fmt(t.round_summary, { n: round.stops.length, m: last ? Math.round(last.seen_s / 60) : 0, done: round.done });
+      list.innerHTML = round.stops.map((s, i) => `<li class="${s.looked ? "looked" : ""}"><span class="n">${i + 1}</span>
+        ${s.looked ? `✓ ${esc(t.round_looked)}` : esc(fmt(t.round_by, { t: UO.clock(s.eta_at) }))}</li>`).join("");
+    }
+    $("#pmap").hidden = !round;  // a map with nothing on it says nothing
+    if (pmap && round) { pmap.invalidateSize(); drawRound(); }
+  }
+  async function showRound() {
+    loadRound();
+    ({ map: pmap, layer: roundLayer } = await mapIn("pmap"));
+    drawRound();
+  }
+  let roundSvg = null;  // a few dozen shapes: SVG (the maps default to canvas for the many case markers)
+  function drawRound() {
+    roundLayer.clearLayers();
+    roundSvg = roundSvg || L.svg();
+    const pts = [];
+    if (here) { const ll = UO.toMap(here[0], here[1]); L.circleMarker(ll, { radius: 7, color: "#fff", weight: 2, fillColor: "#1e88e5", fillOpacity: 1 }).addTo(roundLayer); pts.push(ll); }
+    (round ? round.stops : []).forEach((s, i) => {
+      const colour = s.looked ? "#2e7d32" : "#e65100";
+      L.polygon(s.outline.map(([lon, lat]) => UO.toMap(lon, lat)), { color: colour, weight: 2, fillOpacity: 0.2, renderer: roundSvg }).addTo(roundLayer);
+      const ll = UO.toMap(s.lon, s.lat);
+      L.marker(ll, { icon: L.divIcon({ className: `pin round${s.looked ? " looked" : ""}`, html: String(i + 1), iconSize: [22, 22] }) }).addTo(roundLayer);
+      pts.push(ll);
+    });
+    if (pts.length > 1) L.polyline(pts, { color: "#e65100", weight: 3, dashArray: "6 6", renderer: roundSvg }).addTo(roundLayer);
+    if (pts.length) pmap.fitBounds(pts, { padding: [24, 24], maxZoom: 17 }); else pmap.setView([30.27, 120.15], 13);
+  }
+  $("#round-new").addEventListener("click", async (e) => {
+    const button = e.currentTarget, label = button.textContent;
+    button.disabled = true; button.textContent = t.round_planning;  // planning takes a moment on a slow network
+    try { round = (await postJSON("/api/v1/me/patrol", {})).round; } catch (err) { toast(err.message); }
+    button.disabled = false; button.textContent = label;
+    renderRound();
+  });
+  $("#round-end").addEventListener("click", async () => {
+    try { await postJSON("/api/v1/me/patrol/end", {}); round = null; renderRound(); toast(t.round_ended); } catch (err) { toast(err.message); }
+  });
+  $("#round-report").addEventListener("click", () => root.querySelector('.tabs button[data-tab="report"]').click());
 
   // --- patrol report: photo → suggested category → GPS pin → send (fixed on the spot closes it) ----------------
   const patrol = document.getElementById("patrol");
@@ -330,8 +393,9 @@
     const b = e.target.closest("button[data-tab]");
     if (!b) return;
     root.querySelectorAll(".tabs button").forEach((x) => x.setAttribute("aria-selected", String(x === b)));
-    ["tasks", "map", "report"].forEach((name) => { document.getElementById(`tab-${name}`).hidden = name !== b.dataset.tab; });
+    ["tasks", "patrol", "map", "report"].forEach((name) => { document.getElementById(`tab-${name}`).hidden = name !== b.dataset.tab; });
     if (b.dataset.tab === "map") showMap();
+    if (b.dataset.tab === "patrol") showRound();
   });
   let soon = null;
   const refresh = () => { clearTimeout(soon); soon = setTimeout(loadTasks, 500); };
@@ -372,5 +436,6 @@
   loadTasks();
   sendOutbox(false);
   setInterval(loadTasks, 120000);  // a safety net; the live stream brings changes at once
+  setInterval(() => { if (!$("#tab-patrol").hidden) loadRound(); }, 60000);  // blocks turn green as one rides
   document.addEventListener("visibilitychange", () => { if (!document.hidden) { loadTasks(); sendOutbox(false); } });
 })();

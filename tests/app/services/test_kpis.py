@@ -166,3 +166,25 @@ def test_simulate_cli_compares_on_evaluation_seeds(app):
     assert r.exit_code == 0, r.output
     assert "Per-seed ratio to nearest idle" in r.output and "wait_check" in r.output and "1001:" in r.output
     assert app.test_cli_runner().invoke(args=["dispatch", "simulate", "--seeds", "31"]).exit_code == 2
+
+
+def test_proactive_discovery_rate_and_patrol_coverage(client, history):
+    """主动发现率: the share found by inspectors or cameras; 巡查覆盖率: the share of a grid's blocks ridden."""
+    from app.models.cases import Source
+    from app.services import users
+
+    svc.report_case(history.worker, category_code="exposed_garbage", lon=120.005, lat=30.005,
+                    source=Source.INSPECTOR)
+    users.set_on_duty(history.worker, True)
+    users.report_position(history.worker, 120.005, 30.005)
+    db.session.commit()
+    out = kpis.compute(*kpis.period(None, None), "grid")
+    assert out["summary"]["cases"] == 4 and out["summary"]["proactive_rate"] == 0.25
+    cover = {g["grid"]: g["patrol_coverage_rate"] for g in out["groups"]}
+    assert 0 < cover["330100001001001"] < 0.05 and cover["330100001001002"] == 0  # one block of the west grid
+    headers = token_for(history.supervisor)
+    r = client.get("/api/v1/cases?kpi=proactive&status=" + ",".join(
+        ("reported", "verified", "filed", "dispatched", "closed", "void")), headers=headers)
+    assert r.json["total"] == 1  # the drill-down finds the inspector's report
+    csv_rows = client.get("/api/v1/kpis/export?group_by=grid", headers=headers).get_data(as_text=True)
+    assert "巡查覆盖率" in csv_rows.splitlines()[0] and "主动发现率" in csv_rows.splitlines()[0]

@@ -128,3 +128,21 @@ def test_the_jobs_plan_rounds_and_keep_the_fit(district):
     assert tasks.refit_forecast()["problems"] > 100
     assert tasks.plan_patrols()["planned"] == 1
     assert patrol.current_round(db.session.get(User, worker_id)) is not None
+
+
+def test_time_to_discovery_is_estimated_from_the_blocks_last_looks(district):
+    from app.services import cases as svc
+
+    now = utcnow()
+    w = district.worker
+    # A block last looked at 4 h before its problem was reported: half of that is the expected wait.
+    users.report_position(w, 120.0150, 30.0050, at=now - timedelta(hours=5))
+    users.set_on_duty(w, False)
+    db.session.commit()
+    svc.report_case(district.citizen, category_code="banner", lon=120.0150, lat=30.0050, at=now - timedelta(hours=1))
+    db.session.commit()
+    one = patrol.discovery_hours(now - timedelta(hours=2), now)
+    assert one == 2.0
+    # Never looked at in the week before: a week, halved — the period's other problems pull the mean up.
+    assert patrol.discovery_hours(now - timedelta(days=3), now) > one
+    assert patrol.discovery_hours(now + timedelta(hours=1), now + timedelta(hours=2)) is None
