@@ -145,7 +145,8 @@ def discovery_hours(start: datetime, end: datetime) -> float | None:
     [start, end) (发现用时). A problem appeared after its block was last looked at by an on-duty inspector — else it
     would have been found then — at an unknown moment in between: half the time since that look is the expected
     wait. Looks in the half hour before the report are the visit that found it, not an earlier one; a block nobody
-    looked at in the week before counts a week (so the figure is a lower bound where patrols are rare)."""
+    looked at in the week before counts a week (so the figure is a lower bound where patrols are rare); None when
+    no block of these cases was looked at in that week."""
     rows = history.problems_between(start, end)
     if not rows:
         return None
@@ -156,6 +157,8 @@ def discovery_hours(start: datetime, end: datetime) -> float | None:
             .where(CellLook.cell.in_(cells), CellLook.first_at < end,
                    CellLook.last_at >= start - timedelta(hours=NEVER_SEEN_H))).all():
         seen.setdefault(cell, []).extend((first, last))
+    if not seen:
+        return None  # nobody on duty was near any of them: nothing to estimate from
     waits = []
     for at, lon, lat, _ in rows:
         before = [t for t in seen.get(cell_of(lon, lat), ()) if t <= at - timedelta(minutes=30)]

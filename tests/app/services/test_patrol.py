@@ -146,3 +146,5 @@ def test_time_to_discovery_is_estimated_from_the_blocks_last_looks(district):
     # Never looked at in the week before: a week, halved — the period's other problems pull the mean up.
     assert patrol.discovery_hours(now - timedelta(days=3), now) > one
     assert patrol.discovery_hours(now + timedelta(hours=1), now + timedelta(hours=2)) is None
+    db.session.execute(db.delete(CellLook))
+    assert patrol.discovery_hours(now - timedelta(hours=2), now) is None  # nobody looked anywhere near: unknown
