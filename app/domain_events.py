@@ -3,7 +3,8 @@
 Every case event row the session inserts becomes a `DomainEvent` (case, event, action, new status, assignee,
 department, grid, checker, actor). When the transaction commits, `follow_up` (1) enqueues the jobs the change
 calls for — a dispatch round for a case waiting to be dispatched, a check (核查) task for a resolved case,
-learning after a check or a rating, updates to the citizens who follow the case — whichever view, job or
+patrol rounds re-planned when someone is sent out or done, learning after a check or a rating, updates to the
+citizens who follow the case — whichever view, job or
 command made the change, and (2) publishes the events, with the notifications the transaction wrote and the
 field workers' new positions or duty: on a Redis pub/sub channel for listeners now, and on a bounded Redis
 stream from which the live stream (`app.services.live`) serves and replays them. A rolled-back transaction
@@ -173,6 +174,10 @@ def follow_up(events: list[Event]) -> None:
         tasks.kick(tasks.auto_dispatch)
     if CaseStatus.RESOLVED.value in entered:
         tasks.kick(tasks.assign_checks)
+    if entered & {CaseStatus.RESOLVED.value, CaseStatus.DISPATCHED.value}:
+        # Someone just became free (a new patrol round) or was sent out (their round gives way): now, not at the
+        # next periodic step.
+        tasks.kick(tasks.plan_patrols)
     if any(e.action in _LEARNED for e in changes):
         tasks.kick(tasks.learn_outcomes, queue="default")
     for e in changes:  # the reporters who left a contact hear about filing, fixing, closing and rework

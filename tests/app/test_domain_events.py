@@ -64,15 +64,20 @@ def test_rolled_back_change_publishes_and_enqueues_nothing(town, listener):
 
 
 def test_follow_up_jobs_whoever_made_the_change(town, client):
-    """Filing from any path queues a dispatch round; a resolved case a check task; a check or a rating learning."""
+    """Filing from any path queues a dispatch round; a resolved case a check task; a case sent out or resolved
+    re-plans patrol rounds; a check or a rating learning."""
     case = reported(town)
     db.session.commit()
     advance(town, case, "filed")
     db.session.commit()
     assert queued("dispatch") == ["auto_dispatch"]
+    get_queue("dispatch").empty()
+    advance(town, case, "dispatched")
+    db.session.commit()
+    assert queued("dispatch") == ["plan_patrols"]  # the worker sent out: their patrol round gives way now
     advance(town, case, "resolved")
     db.session.commit()
-    assert "assign_checks" in queued("dispatch")
+    assert "assign_checks" in queued("dispatch") and "plan_patrols" in queued("dispatch")  # free again
     get_queue("dispatch").empty()
     check(town, case, passed=True)  # the check assignment (a resolved case stays resolved) queues no new round
     db.session.commit()
