@@ -1,6 +1,6 @@
 """Proactive discovery in real browsers: the inspector's 巡查 tab on a phone (off duty, no round yet, a planned
-round on its map, riding it, ending it; English; a refusal said in the person's language) and the console's
-forecast layer at 1440×900 (nothing to learn from yet, then the district's hot blocks)."""
+round on its map over a slow network, riding it, ending it; English; a refusal said in the person's language) and
+the console's forecast layer at 1440×900 (nothing to learn from yet, then the district's hot blocks)."""
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +23,18 @@ def district(app):
     return cast
 
 
+def assert_all_blocks_in_view(page):
+    """The map shows the whole round: every numbered block lies inside the map's box."""
+    page.wait_for_timeout(300)  # the fit's animation
+    inside = page.evaluate("""() => {
+        const box = document.getElementById("pmap").getBoundingClientRect();
+        return [...document.querySelectorAll("#pmap .pin.round")].map((p) => {
+            const r = p.getBoundingClientRect(), x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;
+            return x >= box.left && x <= box.right && y >= box.top && y <= box.bottom; });
+    }""")
+    assert inside and all(inside), inside
+
+
 def open_patrol(page):
     page.click("button[data-tab=patrol]")
     page.wait_for_selector("#round-head:not(:empty)")
@@ -39,12 +51,21 @@ def test_an_inspector_plans_rides_and_ends_a_patrol_round_on_the_phone(phone, di
     page.wait_for_selector("#gps:not([hidden])")  # the phone's position has reached the server
     page.wait_for_selector("#round-head:has-text('没有任务时系统会自动为你安排')")
     page.screenshot(path=str(SHOTS / "field-patrol-empty.png"))
+    held = []  # a slow network: the answer is held back while the button says it is working
+    page.route("**/api/v1/me/patrol", lambda route: held.append(route) if route.request.method == "POST"
+               else route.continue_())
     page.click("#round-new")
+    page.wait_for_selector("#round-new[disabled]:has-text('正在生成')")
+    held[0].continue_()
     page.wait_for_selector("#round-stops li")
+    page.unroute("**/api/v1/me/patrol")
+    assert page.is_enabled("#round-new") and page.inner_text("#round-new") == "换一条路线"
     head = page.inner_text("#round-head")
     assert "个巡查点" in head and "已巡 0 个" in head
     stops = page.locator("#round-stops li").count()
+    page.wait_for_selector("#pmap path.leaflet-interactive")
     assert stops >= 3 and page.locator("#pmap path.leaflet-interactive").count() >= stops  # hexagons + route
+    assert_all_blocks_in_view(page)
     assert page.inner_text("#round-stops li:first-child").strip().endswith("前")  # "by 14:05" in local time
     page.screenshot(path=str(SHOTS / "field-patrol-round.png"))
     # Riding the first block: the phone's position reaches the server and the block turns green.
@@ -67,6 +88,8 @@ def test_an_inspector_plans_rides_and_ends_a_patrol_round_on_the_phone(phone, di
     page.click("#round-new")
     page.wait_for_selector("#round-stops li")
     assert "blocks, about" in page.inner_text("#round-head") and page.inner_text("#round-new") == "Another route"
+    page.wait_for_selector("#pmap .pin.round")
+    assert_all_blocks_in_view(page)  # also when the tab opened with no round and the map came later
     page.screenshot(path=str(SHOTS / "field-patrol-en.png"))
 
 

@@ -295,13 +295,15 @@
         ${s.looked ? `✓ ${esc(t.round_looked)}` : esc(fmt(t.round_by, { t: UO.clock(s.eta_at) }))}</li>`).join("");
     }
     $("#pmap").hidden = !round;  // a map with nothing on it says nothing
-    if (pmap && round) { pmap.invalidateSize(); drawRound(); }
+    showRoundMap();
   }
-  async function showRound() {
-    loadRound();
+  /** The round's map, made (and sized) only while it can be seen: a map laid out hidden fits nothing. */
+  async function showRoundMap() {
+    if (!round || $("#tab-patrol").hidden) return;
     ({ map: pmap, layer: roundLayer } = await mapIn("pmap"));
     drawRound();
   }
+  const showRound = loadRound;
   let roundSvg = null;  // a few dozen shapes: SVG (the maps default to canvas for the many case markers)
   function drawRound() {
     roundLayer.clearLayers();
