@@ -24,6 +24,7 @@ baseline the literature compares against: last month's counts.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -112,19 +113,20 @@ class Forecaster:
         by_key: dict[tuple[int, int], list[int]] = {}
         for i, (c, k) in enumerate(zip(ev.cell.tolist(), ev.cat.tolist(), strict=True)):
             by_key.setdefault((c, k), []).append(i)
+        key_times = {key: [float(ev.t[j]) for j in idx] for key, idx in by_key.items()}
         ci, pj, dd = [], [], []
         times = ev.t
         for i in range(len(ev)):
-            c, k, t = int(ev.cell[i]), int(ev.cat[i]), times[i]
+            c, k, t = int(ev.cell[i]), int(ev.cat[i]), float(times[i])
             for b, d in self.cells.rings[c]:
-                if d > self.s.radius:
+                if d > self.s.radius or (b, k) not in by_key:
                     continue
-                for j in by_key.get((b, k), ()):
-                    if j >= i:
-                        break  # indices follow time
-                    if 0 < t - times[j] <= self.s.window_h:
+                idx, ts = by_key[(b, k)], key_times[(b, k)]
+                # Parents lie in (t - window, t): both ends found by bisection in the key's time-ordered list.
+                for n in range(bisect_left(ts, t - self.s.window_h), bisect_left(ts, t)):
+                    if ts[n] > t - self.s.window_h:
                         ci.append(i)
-                        pj.append(j)
+                        pj.append(idx[n])
                         dd.append(d)
         ci, pj = np.array(ci, int), np.array(pj, int)
         return ci, pj, times[ci] - times[pj], np.array(dd, int)
