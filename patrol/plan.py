@@ -33,9 +33,12 @@ class Round:
 
 def plan_round(start: tuple[float, float], points: Sequence[tuple[float, float]], values: Sequence[float], *,
                budget_s: float, speed_mps: float = 1.6, look_s: float = 120.0, max_candidates: int = 30,
-               time_limit_s: float = 0.05) -> Round:
+               solutions: int = 30, time_limit_s: float = 1.0) -> Round:
     """The most valuable round from `start` (lon, lat) through cells at `points` worth `values`, within `budget_s`
-    (walking at `speed_mps` through streets, `look_s` in each cell)."""
+    (walking at `speed_mps` through streets, `look_s` in each cell).
+
+    The search stops after `solutions` solutions (≈ 30 ms for 30 candidates; on the cases tried, 10 already found
+    what 300 did), so the same input gives the same round on any machine; `time_limit_s` only caps a slow one."""
     ranked = sorted((i for i, v in enumerate(values) if v > 0), key=lambda i: -values[i])[:max_candidates]
     if not ranked or budget_s <= 0:
         return Round((), (), 0.0, 0)
@@ -56,6 +59,7 @@ def plan_round(start: tuple[float, float], points: Sequence[tuple[float, float]]
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    params.solution_limit = solutions
     params.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
     solution = routing.SolveWithParameters(params)
     if solution is None:

@@ -74,7 +74,7 @@ class SimConfig:
     travel_kmh: float = 12.0  # e-bike to a case
     patrol_mps: float = 2.0  # slow riding while looking
     look_s: float = 90.0  # time spent looking round a cell
-    solver_ms: float = 30.0
+    solver_ms: float = 2000.0  # only a cap: rounds stop after a number of solutions (the same on every machine)
     drain_h: float = 48.0  # after the measured days, until the last problems are found and fixed
 
     def __post_init__(self):

@@ -17,7 +17,7 @@ from patrol.simulate import (
     unseen_value,
 )
 
-SMALL = {"days": 1, "history_weeks": 3, "drain_h": 24.0, "solver_ms": 10.0}
+SMALL = {"days": 1, "history_weeks": 3, "drain_h": 24.0}
 
 
 @pytest.fixture(scope="module")
