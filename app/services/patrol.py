@@ -42,7 +42,7 @@ from patrol.forecast import Events, Forecaster
 from patrol.plan import plan_round
 from patrol.value import place_factor, unseen_value
 
-MODEL_KEY = "patrol:forecast"
+MODEL_KEY = "urbanops:patrol:forecast"  # today's fit, for every process
 HISTORY_WEEKS = 26  # the fit reads this far back: places change, and a year of cases is slow to read
 CAMERA_CATCH = 0.8  # share of the detector's categories a camera catches in the cells it watches
 NEVER_SEEN_H = 168.0  # a cell nobody has looked at counts as a week unseen
