@@ -1,14 +1,14 @@
 """Domain events: what each case verb did, recorded with the change and acted on once it commits.
 
 Every case event row the session inserts becomes a `DomainEvent` (case, event, action, new status, assignee,
-department, grid, checker, actor). When the transaction commits, `follow_up` (1) enqueues the jobs the change
-calls for — a dispatch round for a case waiting to be dispatched, a check (核查) task for a resolved case,
-patrol rounds re-planned when someone is sent out or done, learning after a check or a rating, updates to the
-citizens who follow the case — whichever view, job or
-command made the change, and (2) publishes the events, with the notifications the transaction wrote and the
-field workers' new positions or duty: on a Redis pub/sub channel for listeners now, and on a bounded Redis
-stream from which the live stream (`app.services.live`) serves and replays them. A rolled-back transaction
-records nothing. When Redis is down the change stands; the sweeper enqueues what the follow-up could not.
+department, grid, checker, actor). When the transaction commits, `follow_up` (1) enqueues the jobs the change calls
+for — a dispatch round for a case waiting to be dispatched, a check (核查) task for a resolved case, patrol rounds
+re-planned when someone goes on or off duty, is sent out or is done, learning after a check or a rating, updates to
+the citizens who follow the case — whichever view, job or command made the change, and (2) publishes the events,
+with the notifications the transaction wrote and the field workers' new positions or duty: on a Redis pub/sub
+channel for listeners now, and on a bounded Redis stream from which the live stream (`app.services.live`) serves and
+replays them. A rolled-back transaction records nothing. When Redis is down the change stands; the sweeper enqueues
+what the follow-up could not.
 """
 
 from __future__ import annotations
@@ -101,16 +101,18 @@ class PositionEvent:
     lon: float | None
     lat: float | None
     at: str
+    duty_changed: bool = False  # went on or off duty (not only moved)
 
     @classmethod
     def of(cls, user: User) -> PositionEvent:
-        """The event of a user whose position or duty the flush just wrote."""
+        """The event of a user whose position or duty the flush just wrote (called inside the flush)."""
         from geoalchemy2.shape import to_shape
 
         p = to_shape(user.last_position) if user.last_position is not None else None
         seen = user.last_seen_at or utcnow()
         return cls(user_id=user.id, on_duty=bool(user.on_duty), lon=round(p.x, 7) if p else None,
-                   lat=round(p.y, 7) if p else None, at=seen.isoformat())
+                   lat=round(p.y, 7) if p else None, at=seen.isoformat(),
+                   duty_changed=inspect(user).attrs.on_duty.history.has_changes())
 
 
 def _moved(obj) -> bool:
@@ -174,9 +176,10 @@ def follow_up(events: list[Event]) -> None:
         tasks.kick(tasks.auto_dispatch)
     if CaseStatus.RESOLVED.value in entered:
         tasks.kick(tasks.assign_checks)
-    if entered & {CaseStatus.RESOLVED.value, CaseStatus.DISPATCHED.value}:
-        # Someone just became free (a new patrol round) or was sent out (their round gives way): now, not at the
-        # next periodic step.
+    duty = any(isinstance(e, PositionEvent) and e.duty_changed for e in events)
+    if duty or entered & {CaseStatus.RESOLVED.value, CaseStatus.DISPATCHED.value}:
+        # Someone just came on duty or became free (a new patrol round), was sent out or went off duty (their round
+        # ends): now, not at the next periodic step.
         tasks.kick(tasks.plan_patrols)
     if any(e.action in _LEARNED for e in changes):
         tasks.kick(tasks.learn_outcomes, queue="default")

@@ -105,3 +105,18 @@ def test_redis_down_the_change_still_commits(app_with, town, caplog):
         db.session.expire_all()
         assert db.session.get(type(case), case.id).status.value == "reported"
     assert "could not publish 1 domain events" in caplog.text
+
+
+def test_going_on_or_off_duty_replans_patrols_at_once_and_moving_does_not(town):
+    from app.services import users
+
+    users.set_on_duty(town.worker, True)
+    db.session.commit()
+    assert queued("dispatch") == ["plan_patrols"]  # a first round now, not at the next periodic step
+    get_queue("dispatch").empty()
+    users.report_position(town.worker, 120.004, 30.003)
+    db.session.commit()
+    assert queued("dispatch") == []  # a position alone changes no plan
+    users.set_on_duty(town.worker, False)
+    db.session.commit()
+    assert queued("dispatch") == ["plan_patrols"]  # their round ends with the shift

@@ -243,6 +243,8 @@ def test_sweeper_requeues_what_was_missed(app, town):
     from app.jobs.tasks import sweep
 
     cast, _, _ = town
+    db.session.commit()  # the town: its workers going on duty queue a patrol-planning step
+    get_queue("dispatch").empty()
     filed(cast, WEST_PT)
     db.session.commit()
     assert [j.func_name.rsplit(".", 1)[1] for j in get_queue("dispatch").jobs] == ["auto_dispatch"]  # at once
